@@ -4,7 +4,7 @@
  *   message = type (u8) || body length (u16, big endian) || body
  *   body    = field*, field = tag (u8) || value length (u16) || value
  *
- * Every field is optional on the wire; qcall_msg_parse() checks what each message type needs.
+ * Each message type has a fixed set of fields, each exactly once, in any order.
  * This parser reads outside input (the peer may be anyone who reaches the port): it is fuzzed
  * (test/fuzz/qcall) and never trusts a length.
  */
@@ -152,6 +152,10 @@ int qcall_msg_parse(uint8_t type, const uint8_t *body, size_t len, QCALL_MSG *ms
     }
     if ((seen & need) != need) {
         *why = "required field missing";
+        return 0;
+    }
+    if (seen & ~need) {
+        *why = "field not allowed in this message";
         return 0;
     }
     if (type == QCALL_MSG_INVITE && (msg->window == 0 || msg->window > 4096)) {
