@@ -100,7 +100,7 @@ static int answer(SSL *ssl, const QCALL_KEX *kex, unsigned n, const QCALL_OPTS *
         strcpy(key_id, "?");
     {
         double t = qcall_now_ms();
-        char e2[900];
+        char e2[768];
 
         if (!qcall_kex_decap(kex, pair, msg.blob, msg.blob_len, &secret, &secret_len, e2,
                              sizeof(e2))) {
