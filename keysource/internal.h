@@ -14,6 +14,24 @@
 #include "qkey/secmem.h"
 #include "qhw.h"
 
+/* ---- RNG pipeline presence --------------------------------------------------------------- */
+#ifndef QHW_HAVE_RNG
+/*
+ * Built without hwdrv/rng (the pipeline is a separate driver family, like the QKD drivers):
+ * no context has an RNG, qks_random says why. ctx->rng is then always NULL, so only these two
+ * are reached; keysource calls every other qhw_rng_* only with a non-NULL pipeline.
+ */
+#define qhw_rng_open(cfg, out)                                                                     \
+    ((void)(cfg), *(out) = NULL,                                                                   \
+     qks_set_error(QKS_ERR_UNSUPPORTED, "this build of qkey has no RNG pipeline (hwdrv/rng)"))
+#define qhw_rng_free(rng)               ((void)(rng))
+#define qhw_rng_after_fork(rng)         ((void)(rng))
+#define qhw_rng_generate(rng, out, len) ((void)(rng), (void)(out), (void)(len), QKS_ERR_INTERNAL)
+#define qhw_rng_state(rng)              ((void)(rng), QKS_ERR_INTERNAL)
+#define qhw_rng_strength(rng)           ((void)(rng), 0u)
+#define qhw_rng_status(rng, out)        ((void)(rng), (void)(out), QKS_ERR_INTERNAL)
+#endif
+
 /* ---- fork-safe lock ---------------------------------------------------------------------- */
 /*
  * A short-section spin lock whose word holds the owner's pid. A forked child that inherits the
