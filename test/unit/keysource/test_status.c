@@ -93,7 +93,6 @@ static void test_status_fields(void)
     qks_ctx_free(b);
 }
 
-#ifdef QHW_HAVE_RNG
 static void test_status_rng_only(void)
 {
     QKS_CONFIG *cfg = qks_config_new();
@@ -111,16 +110,12 @@ static void test_status_rng_only(void)
     qks_config_free(cfg);
 }
 
-#endif
-
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     CU_pSuite s = CU_add_suite("status", NULL, NULL);
     CU_add_test(s, "status fields and counters", test_status_fields);
-#ifdef QHW_HAVE_RNG
     CU_add_test(s, "RNG-only status", test_status_rng_only);
-#endif
     return tu_run();
 }
