@@ -134,7 +134,7 @@ int qks_ctx_new(const QKS_CONFIG *cfg, QKS_CTX **out)
     }
     if ((rc = qks_config_copy(ctx->cfg, cfg)) != QKS_OK)
         goto err;
-    atomic_init(&ctx->pid, (int)getpid());
+    atomic_init(&ctx->pid, qks_getpid());
     atomic_init(&ctx->fork_handler, 0);
     if ((rc = ctx_read_qkd_config(ctx)) != QKS_OK)
         goto err;
@@ -228,7 +228,7 @@ int qks_peer_allowed(const QKS_CTX *ctx, const char *peer)
  */
 void qks_ctx_check_fork(QKS_CTX *ctx)
 {
-    int me = (int)getpid();
+    int me = qks_getpid();
 
     if (atomic_load_explicit(&ctx->pid, memory_order_acquire) == me)
         return;

@@ -29,6 +29,8 @@ typedef struct {
     {                                                                                              \
         0                                                                                          \
     }
+/* This process's pid without a system call per check (cached in a wipe-on-fork page). */
+int qks_getpid(void);
 void qks_lock(QKS_LOCK *l);
 void qks_unlock(QKS_LOCK *l);
 

@@ -185,6 +185,21 @@ static void test_prefetched_keys_dropped(void)
     qks_ctx_free(a);
 }
 
+/* The cached pid follows fork: the child sees its own pid, the parent keeps its own. */
+static void test_cached_pid(void)
+{
+    int parent = qks_getpid();
+    CU_ASSERT_EQUAL(parent, (int)getpid());
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0)
+        _exit(qks_getpid() == (int)getpid() && qks_getpid() != parent ? 0 : 1);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CU_ASSERT_EQUAL(qks_getpid(), parent);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -192,6 +207,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("fork", NULL, NULL);
     CU_add_test(s, "parent and child draw different keys and bytes", test_parent_child_differ);
     CU_add_test(s, "child starts with fresh rate limit and counters", test_child_state_reset);
+    CU_add_test(s, "cached pid follows fork", test_cached_pid);
     CU_add_test(s, "inherited lock is taken over", test_inherited_lock);
     CU_add_test(s, "parent's key reads as zeros in the child", test_parent_key_wiped_in_child);
     CU_add_test(s, "parent's prefetched keys are dropped", test_prefetched_keys_dropped);
