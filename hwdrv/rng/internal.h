@@ -37,10 +37,11 @@ typedef struct {
     unsigned eps_log2;           /* rng.eps_log2: extractor distance 2^-e */
     long timeout_ms;             /* rng.timeout_ms: longest wait for a device byte */
     /* diqrng-sim */
-    double diqrng_visibility;                  /* rng.diqrng_visibility */
-    double diqrng_efficiency;                  /* rng.diqrng_efficiency */
-    double diqrng_test_prob;                   /* rng.diqrng_test_prob */
-    long diqrng_block_rounds;                  /* rng.diqrng_block_rounds */
+    double diqrng_visibility;  /* rng.diqrng_visibility */
+    double diqrng_efficiency;  /* rng.diqrng_efficiency */
+    double diqrng_test_prob;   /* rng.diqrng_test_prob */
+    long diqrng_block_rounds;  /* rng.diqrng_block_rounds */
+    unsigned diqrng_conf_log2; /* rng.diqrng_conf_log2: the bound on S fails w.p. 2^-c */
     char toeplitz_seed_file[QHW_RNG_PATH_MAX]; /* rng.toeplitz_seed_file ("" = derive) */
 } QHW_RNG_PARAMS;
 
