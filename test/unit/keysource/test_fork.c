@@ -102,7 +102,7 @@ static void test_child_state_reset(void)
 /* A lock held by a parent thread at fork time is taken over in the child, not deadlocked. */
 static void test_inherited_lock(void)
 {
-    QKS_LOCK l = QKS_LOCK_INIT;
+    static QKS_LOCK l; /* zero: unlocked */
     qks_lock(&l);
     pid_t pid = fork();
     CU_ASSERT_FATAL(pid >= 0);
