@@ -20,6 +20,7 @@ QKT_LIB *qkt_lib;
 static pthread_mutex_t init_mutex = PTHREAD_MUTEX_INITIALIZER;
 /* C_Initialize calls in this process not yet matched by C_Finalize (see C_Initialize). */
 static unsigned long init_count;
+
 /* A forked child abandons its parent's state without touching it (the parent's database
  * handle, sessions and keys); it stays reachable here so leak checkers do not complain. */
 static QKT_LIB *abandoned[8];
