@@ -14,24 +14,6 @@
 #include "qkey/secmem.h"
 #include "qhw.h"
 
-/* ---- RNG pipeline presence --------------------------------------------------------------- */
-#ifndef QHW_HAVE_RNG
-/*
- * Built without hwdrv/rng (the pipeline is a separate driver family, like the QKD drivers):
- * no context has an RNG, qks_random says why. ctx->rng is then always NULL, so only these two
- * are reached; keysource calls every other qhw_rng_* only with a non-NULL pipeline.
- */
-#define qhw_rng_open(cfg, out)                                                                     \
-    ((void)(cfg), *(out) = NULL,                                                                   \
-     qks_set_error(QKS_ERR_UNSUPPORTED, "this build of qkey has no RNG pipeline (hwdrv/rng)"))
-#define qhw_rng_free(rng)               ((void)(rng))
-#define qhw_rng_after_fork(rng)         ((void)(rng))
-#define qhw_rng_generate(rng, out, len) ((void)(rng), (void)(out), (void)(len), QKS_ERR_INTERNAL)
-#define qhw_rng_state(rng)              ((void)(rng), QKS_ERR_INTERNAL)
-#define qhw_rng_strength(rng)           ((void)(rng), 0u)
-#define qhw_rng_status(rng, out)        ((void)(rng), (void)(out), QKS_ERR_INTERNAL)
-#endif
-
 /* ---- fork-safe lock ---------------------------------------------------------------------- */
 /*
  * A short-section spin lock whose word holds the owner's pid. A forked child that inherits the
@@ -47,6 +29,8 @@ typedef struct {
     {                                                                                              \
         0                                                                                          \
     }
+/* This process's pid without a system call per check (cached in a wipe-on-fork page). */
+int qks_getpid(void);
 void qks_lock(QKS_LOCK *l);
 void qks_unlock(QKS_LOCK *l);
 
@@ -87,6 +71,8 @@ typedef struct {
 
 void qks_secmem_stats(QKS_SECMEM_STATS *out);
 
+#define QKS_PREFETCH_MAX 64 /* qkd.prefetch bound: keys per enc_keys request */
+
 /* ---- context ----------------------------------------------------------------------------- */
 typedef enum { QKS_EXHAUSTED_FAIL = 0, QKS_EXHAUSTED_WAIT = 1 } QKS_EXHAUSTED_POLICY;
 
@@ -102,6 +88,8 @@ typedef struct {
     uint64_t keys_fetched; /* qks_key_get successes (we are slave) */
     uint64_t key_failures; /* driver failures on new/get */
     uint64_t rate_limited; /* qks_key_new refused by the rate limit */
+    QKS_KEY **cache;       /* qkd.prefetch: keys fetched ahead, oldest first; per process */
+    size_t ncache, cache_cap;
 } QKS_PEER;
 
 struct qks_ctx_st {
@@ -121,11 +109,15 @@ struct qks_ctx_st {
     double rate_limit; /* keys per second per peer */
     double rate_burst; /* bucket size */
     QKS_EXHAUSTED_POLICY on_exhausted;
+    size_t prefetch; /* keys per enc_keys request (qkd.prefetch, 1 = no cache) */
     QKS_PEER *peers;
     size_t npeers;
     uint64_t denied;     /* requests for peers not in qkd.peers */
     uint64_t forks_seen; /* times this context noticed it runs in a new process */
 };
+
+/* Wipe and free every prefetched key of every peer. Caller holds ctx->lock. */
+void qks_ctx_drop_cache(QKS_CTX *ctx);
 
 /* Every entry point calls this first: in a forked child, reset drivers and per-process state. */
 void qks_ctx_check_fork(QKS_CTX *ctx);

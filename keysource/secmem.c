@@ -86,7 +86,7 @@ static void sm_protect(void *base, size_t len)
 /* In a forked child the pool is mapped (and zeroed by WIPEONFORK) but no longer locked. */
 static void sm_check_fork(void)
 {
-    int me = (int)getpid();
+    int me = qks_getpid();
     if (sm_pid == me)
         return;
     if (sm_pid != 0) {

@@ -53,7 +53,8 @@ static json_t *peer_json(QKS_CTX *ctx, size_t i)
         set(p, "keys_issued", json_integer((json_int_t)snap.keys_issued)) != QKS_OK ||
         set(p, "keys_fetched", json_integer((json_int_t)snap.keys_fetched)) != QKS_OK ||
         set(p, "key_failures", json_integer((json_int_t)snap.key_failures)) != QKS_OK ||
-        set(p, "rate_limited", json_integer((json_int_t)snap.rate_limited)) != QKS_OK) {
+        set(p, "rate_limited", json_integer((json_int_t)snap.rate_limited)) != QKS_OK ||
+        set(p, "keys_prefetched", json_integer((json_int_t)snap.ncache)) != QKS_OK) {
         json_decref(p);
         return NULL;
     }
@@ -78,8 +79,13 @@ static int qkd_json(QKS_CTX *ctx, json_t *root)
     json_t *peers;
     int rc;
 
+    uint64_t denied;
+
     if (ctx->qkd == NULL)
         return set(root, "driver", json_null());
+    qks_lock(&ctx->lock);
+    denied = ctx->denied;
+    qks_unlock(&ctx->lock);
     if ((rc = set(root, "driver", json_string(ctx->driver))) != QKS_OK ||
         (rc = set(root, "sae_id", json_string(ctx->sae_id))) != QKS_OK ||
         (rc = set(root, "key_bits", json_integer((json_int_t)ctx->key_bytes * 8))) != QKS_OK ||
@@ -89,7 +95,8 @@ static int qkd_json(QKS_CTX *ctx, json_t *root)
         (rc = set(root, "on_exhausted",
                   json_string(ctx->on_exhausted == QKS_EXHAUSTED_WAIT ? "wait" : "fail"))) !=
             QKS_OK ||
-        (rc = set(root, "peers_denied", json_integer((json_int_t)ctx->denied))) != QKS_OK)
+        (rc = set(root, "prefetch", json_integer((json_int_t)ctx->prefetch))) != QKS_OK ||
+        (rc = set(root, "peers_denied", json_integer((json_int_t)denied))) != QKS_OK)
         return rc;
     if ((peers = json_array()) == NULL || set(root, "peers", peers) != QKS_OK)
         return QKS_ERR_NOMEM;

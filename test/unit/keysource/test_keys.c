@@ -350,6 +350,43 @@ static void test_exhaustion(void)
     qks_ctx_free(b);
 }
 
+/* ---- prefetch: one request, several keys, each handed out once ------------------------------ */
+static void test_prefetch(void)
+{
+    const char *dir = tu_tmpdir();
+    QKS_CTX *a = tu_sim_ctx(dir, "SAE_A", "SAE_B", "qkd.prefetch", "4", NULL);
+    QKS_CTX *b = tu_sim_ctx(dir, "SAE_B", "SAE_A", NULL);
+    QKS_KEY *k[6] = {0};
+
+    CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &k[0]), QKS_OK);
+    CU_ASSERT_EQUAL(link_keys(dir), 4); /* one request published four keys */
+    CU_ASSERT_EQUAL(a->peers[0].ncache, 3);
+    for (int i = 1; i < 4; i++)
+        CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &k[i]), QKS_OK);
+    CU_ASSERT_EQUAL(link_keys(dir), 4); /* served from the cache */
+    CU_ASSERT_EQUAL(a->peers[0].ncache, 0);
+    CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &k[4]), QKS_OK);
+    CU_ASSERT_EQUAL(link_keys(dir), 8);
+    for (int i = 0; i < 5; i++) {
+        QKS_KEY *kb = NULL;
+        for (int j = 0; j < i; j++)
+            CU_ASSERT_STRING_NOT_EQUAL(k[i]->key_id, k[j]->key_id);
+        CU_ASSERT_EQUAL(qks_key_get(b, "SAE_A", k[i]->key_id, &kb), QKS_OK);
+        CU_ASSERT(kb != NULL && qks_memcmp_ct(kb->key, k[i]->key, 32) == 0);
+        qks_key_free(kb);
+    }
+    for (int i = 0; i < 5; i++)
+        qks_key_free(k[i]);
+    qks_ctx_free(a); /* frees the three cached keys */
+    qks_ctx_free(b);
+
+    /* with a store bound below the batch size, a request for one key still succeeds */
+    a = tu_sim_ctx(dir, "SAE_A", "SAE_B", "qkd.prefetch", "8", "qkd.sim_max_keys", "5", NULL);
+    CU_ASSERT_EQUAL(qks_key_new(a, "SAE_B", &k[5]), QKS_OK); /* 3 waiting: 8 > 5, 1 fits */
+    qks_key_free(k[5]);
+    qks_ctx_free(a);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -363,5 +400,6 @@ int main(void)
     CU_add_test(s, "8 threads x 1000 pairs, nothing reused", test_threads_no_reuse);
     CU_add_test(s, "two getters race: exactly one wins", test_concurrent_getters);
     CU_add_test(s, "exhaustion: fail, wait, timeout", test_exhaustion);
+    CU_add_test(s, "prefetch", test_prefetch);
     return tu_run();
 }
