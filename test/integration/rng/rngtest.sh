@@ -6,12 +6,15 @@ set -uo pipefail
 dump=$1
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 status=0
-for src in sim; do
-  if ! "$dump" 2500000 rng.source=$src > "$T/$src.bin" 2> "$T/$src.err"; then
-    echo "$src: rng_dump failed: $(cat "$T/$src.err")"; status=1; continue
+# sources: sim, sim through the Toeplitz extractor, the simulated DIQRNG
+for case in sim sim+toeplitz diqrng-sim; do
+  src=${case%+*}; args=(rng.source=$src)
+  [[ $case == *+toeplitz ]] && args+=(rng.extractor=toeplitz)
+  if ! "$dump" 2500000 "${args[@]}" > "$T/$src.bin" 2> "$T/$src.err"; then
+    echo "$case: rng_dump failed: $(cat "$T/$src.err")"; status=1; continue
   fi
   f=$(rngtest -c 1000 < "$T/$src.bin" 2>&1 | sed -n 's/.*FIPS 140-2 failures: \([0-9]*\).*/\1/p')
-  echo "$src: $f FIPS 140-2 failures in 1000 blocks"
+  echo "$case: $f FIPS 140-2 failures in 1000 blocks"
   [[ -n $f && $f -le 3 ]] || status=1
 done
 exit $status
