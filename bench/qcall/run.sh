@@ -32,18 +32,33 @@ if [[ -x $QKEY ]] && "$QKEY" sim init "$T/link" >/dev/null 2>&1; then
 else
   echo "no simulated QKD link (needs $QKEY and the provider): set-up comparison skipped"; A= Bc=
 fi
-echo "== call set-up, median of $CALLS calls (no media)"
+echo "== call set-up, median of $CALLS calls each (no media; runs interleaved in batches of 10)"
+# setup_ms: connect to READY. kex_ms: the key exchange alone (caller: encapsulate or derive;
+# callee: keygen + decapsulate or derive), i.e. what the QKD KEM adds, including both KME look-ups.
+median() { sort -n | awk '{v[NR]=$1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 if [[ -n $A ]]; then
-  ecdh=$(pair "$Bc" "$A" X25519 "$CALLS" --frames 0 --groups X25519) || exit 1
-  qkd=$(pair "$Bc" "$A" X25519-QKD "$CALLS" --frames 0 --groups X25519) || exit 1
-  qkd2=$(pair "$Bc" "$A" X25519-QKD "$CALLS" --frames 0) || exit 1
-  e=$(echo "$ecdh" | sed -E 's/.*median=([0-9.]+).*/\1/')
-  q=$(echo "$qkd" | sed -E 's/.*median=([0-9.]+).*/\1/')
-  q2=$(echo "$qkd2" | sed -E 's/.*median=([0-9.]+).*/\1/')
+  : >"$T/ecdh.setup"; : >"$T/qkd.setup"; : >"$T/qkd2.setup"; : >"$T/ecdh.kex"; : >"$T/qkd.kex"; : >"$T/qkd2.kex"
+  collect() { # NAME: append this run's per-call setup_ms and kex_ms (caller + callee) to NAME.*
+    grep "^caller call" "$T/caller.out" | sed -E 's/.*setup_ms=([0-9.]+).*/\1/' >>"$T/$1.setup"
+    paste <(grep "^caller call" "$T/caller.out" | sed -E 's/.*kex_ms=([0-9.]+).*/\1/') \
+          <(grep "^callee call" "$T/callee.out" | sed -E 's/.*kex_ms=([0-9.]+).*/\1/') |
+      awk '{print $1 + $2}' >>"$T/$1.kex"
+  }
+  left=$CALLS
+  while ((left > 0)); do
+    n=$((left < 10 ? left : 10)); left=$((left - n))
+    pair "$Bc" "$A" X25519 "$n" --frames 0 --groups X25519 >/dev/null || exit 1; collect ecdh
+    pair "$Bc" "$A" X25519-QKD "$n" --frames 0 --groups X25519 >/dev/null || exit 1; collect qkd
+    pair "$Bc" "$A" X25519-QKD "$n" --frames 0 >/dev/null || exit 1; collect qkd2
+  done
   g2=$(grep -o 'group=[^ ]*' "$T/caller.out" | sort -u | tr '\n' ' ')
-  printf "X25519 ECDH keyed, X25519 signalling:      median %8.2f ms\n" "$e"
-  printf "X25519-QKD keyed,  X25519 signalling:      median %8.2f ms   ratio %.2fx\n" "$q" "$(echo "$q / $e" | bc -l)"
-  printf "X25519-QKD keyed,  default signalling (%s): median %8.2f ms   ratio %.2fx\n" "${g2% }" "$q2" "$(echo "$q2 / $e" | bc -l)"
+  e=$(median <"$T/ecdh.setup") q=$(median <"$T/qkd.setup") q2=$(median <"$T/qkd2.setup")
+  ek=$(median <"$T/ecdh.kex") qk=$(median <"$T/qkd.kex") qk2=$(median <"$T/qkd2.kex")
+  printf "%-52s set-up %7.2f ms   key exchange %6.3f ms\n" "X25519 ECDH keyed, X25519 signalling (baseline):" "$e" "$ek"
+  printf "%-52s set-up %7.2f ms   key exchange %6.3f ms   ratio set-up %.2fx, key exchange %.2fx\n" \
+    "X25519-QKD keyed, X25519 signalling:" "$q" "$qk" "$(echo "$q / $e" | bc -l)" "$(echo "$qk / $ek" | bc -l)"
+  printf "%-52s set-up %7.2f ms   key exchange %6.3f ms   ratio set-up %.2fx, key exchange %.2fx\n" \
+    "X25519-QKD keyed, signalling ${g2% }:" "$q2" "$qk2" "$(echo "$q2 / $e" | bc -l)" "$(echo "$qk2 / $ek" | bc -l)"
 fi
 
 echo "== media: one call, $FRAMES frames each way, no pacing (window 32)"
