@@ -1,6 +1,8 @@
 #!/bin/bash
 # FIPS 140-2 battery (rng-tools5 rngtest) on 2.5 MB of pipeline output per source: 1,000 blocks
-# of 20,000 bits; at most 3 failures (a good source fails ~0.8 blocks in 1,000 by chance).
+# of 20,000 bits. A good source fails ~0.8 blocks in 1,000 by chance (Poisson): the acceptance
+# check allows 3 per source (P[>3] ~ 1%); with three sources per run this test allows 5
+# (P[>5] ~ 2e-4 per source) so that it does not fail one CI run in 30 by chance.
 # Usage: rngtest.sh PATH/TO/rng_dump
 set -uo pipefail
 dump=$1
@@ -15,6 +17,6 @@ for case in sim sim+toeplitz diqrng-sim; do
   fi
   f=$(rngtest -c 1000 < "$T/$src.bin" 2>&1 | sed -n 's/.*FIPS 140-2 failures: \([0-9]*\).*/\1/p')
   echo "$case: $f FIPS 140-2 failures in 1000 blocks"
-  [[ -n $f && $f -le 3 ]] || status=1
+  [[ -n $f && $f -le 5 ]] || status=1
 done
 exit $status
