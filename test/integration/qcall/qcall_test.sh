@@ -7,6 +7,11 @@
 set -u
 case_=$1 QCALL=$2 QKEY=${3:-} KMESIM=${4:-} MODDIR=${5:-}
 T=$(mktemp -d)
+# Sanitizer build: keep modules mapped at exit (see pin_modules.c); the ASan runtime goes first.
+if [[ -n ${QCALL_PRELOAD:-} ]]; then
+  export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $QCALL_PRELOAD"
+  export ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+fi
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 
 fail() { echo "FAIL: $*"; echo "--- caller"; cat "$T/caller.out" 2>/dev/null; echo "--- callee"; cat "$T/callee.out" 2>/dev/null; exit 1; }
