@@ -144,47 +144,6 @@ static void test_parent_key_wiped_in_child(void)
     qks_ctx_free(a);
 }
 
-/* Keys the parent prefetched are never handed out by the child. */
-static void test_prefetched_keys_dropped(void)
-{
-    const char *dir = tu_tmpdir();
-    QKS_CTX *a = tu_sim_ctx(dir, "SAE_A", "SAE_B", "qkd.prefetch", "8", NULL);
-    QKS_KEY *k = NULL;
-    char cached[7][QKS_KEY_ID_MAX + 1];
-    int fds[2];
-
-    CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &k), QKS_OK);
-    qks_key_free(k);
-    CU_ASSERT_EQUAL_FATAL(a->peers[0].ncache, 7);
-    for (int i = 0; i < 7; i++)
-        strcpy(cached[i], a->peers[0].cache[i]->key_id);
-    CU_ASSERT_FATAL(pipe(fds) == 0);
-    pid_t pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
-    if (pid == 0) {
-        char id[QKS_KEY_ID_MAX + 1] = "";
-        k = NULL;
-        if (qks_key_new(a, "SAE_B", &k) == QKS_OK)
-            strcpy(id, k->key_id);
-        qks_key_free(k);
-        _exit(write(fds[1], id, sizeof(id)) == (ssize_t)sizeof(id) ? 0 : 1);
-    }
-    close(fds[1]);
-    char child_id[QKS_KEY_ID_MAX + 1] = "";
-    ssize_t n = read(fds[0], child_id, sizeof(child_id));
-    close(fds[0]);
-    waitpid(pid, NULL, 0);
-    CU_ASSERT_EQUAL(n, (ssize_t)sizeof(child_id));
-    CU_ASSERT(qks_valid_key_id(child_id));
-    for (int i = 0; i < 7; i++)
-        CU_ASSERT_STRING_NOT_EQUAL(child_id, cached[i]);
-    /* the parent still serves its own cache */
-    CU_ASSERT_EQUAL(qks_key_new(a, "SAE_B", &k), QKS_OK);
-    CU_ASSERT(k != NULL && strcmp(k->key_id, cached[0]) == 0);
-    qks_key_free(k);
-    qks_ctx_free(a);
-}
-
 /* The cached pid follows fork: the child sees its own pid, the parent keeps its own. */
 static void test_cached_pid(void)
 {
@@ -210,6 +169,5 @@ int main(void)
     CU_add_test(s, "cached pid follows fork", test_cached_pid);
     CU_add_test(s, "inherited lock is taken over", test_inherited_lock);
     CU_add_test(s, "parent's key reads as zeros in the child", test_parent_key_wiped_in_child);
-    CU_add_test(s, "parent's prefetched keys are dropped", test_prefetched_keys_dropped);
     return tu_run();
 }
