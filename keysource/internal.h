@@ -23,12 +23,8 @@
  */
 typedef struct {
     atomic_int owner; /* 0 = free, else the pid of the holding process */
-} QKS_LOCK;
+} QKS_LOCK;           /* zero-initialised = unlocked (static storage or calloc) */
 
-#define QKS_LOCK_INIT                                                                              \
-    {                                                                                              \
-        0                                                                                          \
-    }
 /* This process's pid without a system call per check (cached in a wipe-on-fork page). */
 int qks_getpid(void);
 void qks_lock(QKS_LOCK *l);

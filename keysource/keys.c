@@ -98,8 +98,7 @@ static QKS_PEER *peer_check(QKS_CTX *ctx, const char *peer, int *rc)
 
     if (!qks_valid_sae_id(peer)) {
         *rc = qks_set_error(QKS_ERR_INVALID,
-                            "peer SAE ID is malformed (1-%d of A-Z a-z 0-9 . _ "
-                            ": @ -)",
+                            "peer SAE ID is malformed (1-%d of A-Z a-z 0-9 . _ : @ -)",
                             QKS_SAE_ID_MAX);
         return NULL;
     }
