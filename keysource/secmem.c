@@ -43,7 +43,7 @@ typedef struct {
     size_t len;
 } SM_LARGE;
 
-static QKS_LOCK sm_lock = QKS_LOCK_INIT;
+static QKS_LOCK sm_lock; /* zero: unlocked */
 static SM_PAGE *sm_pages;
 static size_t sm_npages, sm_cap_pages;
 static SM_LARGE *sm_large;
