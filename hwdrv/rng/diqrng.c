@@ -14,7 +14,6 @@
  * m = N f(S_lower) - 2 eps_log2 rows (leftover hash lemma).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,23 +97,11 @@ void qhw_bell_evaluate(const QHW_BELL_TALLY *t, uint32_t test_prob_q32, unsigned
 static int load_seed(QHW_DIQ *d, const QHW_RNG_PARAMS *p, unsigned char *seed, size_t len)
 {
     if (p->toeplitz_seed_file[0] != '\0') {
-        int fd = open(p->toeplitz_seed_file, O_RDONLY | O_CLOEXEC);
-        size_t got = 0;
-        if (fd < 0)
-            return qks_set_error(QKS_ERR_CONFIG, "rng.toeplitz_seed_file %s: cannot open: %s",
-                                 p->toeplitz_seed_file, strerror(errno));
-        while (got < len) {
-            ssize_t r = read(fd, seed + got, len - got);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-        }
-        close(fd);
-        if (got < len)
-            return qks_set_error(QKS_ERR_CONFIG,
-                                 "rng.toeplitz_seed_file %s: %zu bytes, a block of %zu rounds "
-                                 "needs %zu",
-                                 p->toeplitz_seed_file, got, d->rounds, len);
+        char why[96];
+        int rc;
+        snprintf(why, sizeof(why), "a block of %zu rounds", d->rounds);
+        if ((rc = qhw_rng_read_seed_file(p->toeplitz_seed_file, seed, len, why)) != QKS_OK)
+            return rc;
         snprintf(d->seed_origin, sizeof(d->seed_origin), "file %s", p->toeplitz_seed_file);
         return QKS_OK;
     }

@@ -150,4 +150,21 @@ void qhw_toeplitz_reference(const unsigned char *seed, size_t n, size_t m, const
 /* Leftover hash lemma output length: floor(k - 2 * eps_log2), 0 if not positive. */
 size_t qhw_lhl_output_bits(double min_entropy_bits, unsigned eps_log2);
 
+/* ---- rng.extractor = toeplitz on sim/device (rng_toeplitz.c) ---------------------------- */
+#define QHW_TZ_SAMPLES 1024 /* 8-bit samples per Toeplitz block */
+typedef struct qhw_rng_tz_st QHW_RNG_TZ;
+
+int qhw_rng_tz_new(const QHW_RNG_PARAMS *p, double min_entropy, QHW_RNG_TZ **out);
+void qhw_rng_tz_free(QHW_RNG_TZ *z);
+/* Seed bytes still needed (0 once seeded). */
+size_t qhw_rng_tz_seed_bytes(const QHW_RNG_TZ *z);
+int qhw_rng_tz_set_seed(QHW_RNG_TZ *z, const unsigned char *seed);
+/* QHW_TZ_SAMPLES tested samples -> *out_len full-entropy bytes in out (<= 1024); stage is
+ * scratch of 1024 bytes. */
+int qhw_rng_tz_block(QHW_RNG_TZ *z, QHW_CONDITIONER *c, const unsigned char *samples,
+                     unsigned char *stage, unsigned char *out, size_t *out_len);
+int qhw_rng_tz_status(const QHW_RNG_TZ *z, json_t *o);
+/* Read exactly len bytes of rng.toeplitz_seed_file (QKS_ERR_CONFIG naming it otherwise). */
+int qhw_rng_read_seed_file(const char *path, unsigned char *seed, size_t len, const char *why);
+
 #endif /* QKEY_HWDRV_RNG_INTERNAL_H */

@@ -31,9 +31,11 @@
 typedef enum { ST_OK = 0, ST_INTERMITTENT, ST_PERMANENT } HEALTH_STATE;
 
 typedef struct {
-    uint64_t alive;            /* 1 here; 0 in a forked child (MADV_WIPEONFORK) */
-    unsigned char out[OUTBUF]; /* conditioned output; bytes [OUTBUF - avail, OUTBUF) unread */
-    unsigned char raw[RAWBUF]; /* raw samples in flight */
+    uint64_t alive;               /* 1 here; 0 in a forked child (MADV_WIPEONFORK) */
+    unsigned char out[OUTBUF];    /* conditioned output; bytes [OUTBUF - avail, OUTBUF) unread */
+    unsigned char raw[RAWBUF];    /* raw samples in flight */
+    unsigned char tz_stage[1024]; /* Toeplitz output before SHA-256 */
+    unsigned char tz_out[1024];   /* conditioned output of one Toeplitz block */
 } SECRET;
 
 struct qhw_rng_st {
@@ -42,6 +44,8 @@ struct qhw_rng_st {
     QHW_RNG_SOURCE *src; /* sim/device: raw samples (NULL for DIQRNG: the engine owns its source) */
     QHW_DIQ *diq;        /* diqrng/diqrng-sim: the Bell-test engine */
     QHW_CONDITIONER *cond;
+    QHW_RNG_TZ *tz;  /* rng.extractor = toeplitz on sim/device, else NULL */
+    size_t tz_avail; /* unread bytes at the end of sec->tz_out */
     QHW_HEALTH health;
     SECRET *sec;
     size_t avail;
@@ -102,6 +106,9 @@ int qhw_rng_open(const QKS_CONFIG *cfg, QHW_RNG **out)
             goto err;
         }
         rng->samples_per_block = (unsigned)ceil(BLOCK_ENTROPY / h_sample - 1e-9);
+        if (rng->p.extractor == QHW_EXT_TOEPLITZ &&
+            (rc = qhw_rng_tz_new(&rng->p, rng->min_entropy, &rng->tz)) != QKS_OK)
+            goto err;
     }
     if ((rc = qhw_conditioner_new(&rng->cond)) != QKS_OK)
         goto err;
@@ -125,6 +132,7 @@ void qhw_rng_free(QHW_RNG *rng)
     if (rng->src != NULL)
         rng->src->meth->free(rng->src);
     qhw_diq_free(rng->diq);
+    qhw_rng_tz_free(rng->tz);
     qhw_conditioner_free(rng->cond);
     qks_secure_free(rng->sec, sizeof(SECRET));
     pthread_mutex_destroy(&rng->lock);
@@ -138,6 +146,7 @@ static void check_fork(QHW_RNG *rng)
     if (rng->sec->alive != 0)
         return;
     rng->avail = 0;
+    rng->tz_avail = 0;
     qks_wipe(rng->sec, sizeof(SECRET));
     rng->sec->alive = 1;
     rng->forks++;
@@ -191,7 +200,9 @@ static void drop_output(QHW_RNG *rng)
 {
     qks_wipe(rng->sec->out, OUTBUF);
     qks_wipe(rng->sec->raw, RAWBUF);
+    qks_wipe(rng->sec->tz_out, sizeof(rng->sec->tz_out));
     rng->avail = 0;
+    rng->tz_avail = 0;
 }
 
 /* Start-up (first use) or recovery (after an intermittent failure) test: SP 800-90B 4.3 runs
@@ -244,33 +255,38 @@ static int latched_error(QHW_RNG *rng)
     return QKS_OK;
 }
 
-/* n (a multiple of BLOCK) conditioned bytes into dst. */
-static int produce(QHW_RNG *rng, unsigned char *dst, size_t n)
+/* Read n raw samples into sec->raw and run the continuous tests over them; a failure latches
+ * "intermittent" and drops every buffered byte. */
+static int read_tested(QHW_RNG *rng, size_t n)
 {
-    const size_t spb = rng->samples_per_block;
-    const size_t max_blocks = spb ? RAWBUF / spb : 0;
+    size_t at;
+    unsigned count;
     int rc;
 
-    if (rng->diq != NULL)
-        return qhw_diq_produce(rng->diq, dst, n);
+    if ((rc = rng->src->meth->read(rng->src, rng->sec->raw, n)) != QKS_OK)
+        return rc;
+    QHW_HEALTH_RESULT r = qhw_health_run(&rng->health, rng->sec->raw, n, &at, &count);
+    if (r != QHW_HEALTH_PASS) {
+        describe_failure(rng, "continuous test", r, count);
+        rng->state = ST_INTERMITTENT;
+        rng->intermittent_failures++;
+        drop_output(rng);
+        return qks_set_error(QKS_ERR_HEALTH, "RNG %s: %s", source_name(&rng->p), rng->last_failure);
+    }
+    return QKS_OK;
+}
+
+/* n (a multiple of BLOCK) SHA-256-conditioned bytes into dst. */
+static int produce_sha(QHW_RNG *rng, unsigned char *dst, size_t n)
+{
+    const size_t spb = rng->samples_per_block, max_blocks = RAWBUF / spb;
+    int rc;
 
     while (n > 0) {
         size_t blocks = n / BLOCK < max_blocks ? n / BLOCK : max_blocks;
-        size_t at;
-        unsigned count;
 
-        if ((rc = rng->src->meth->read(rng->src, rng->sec->raw, blocks * spb)) != QKS_OK)
+        if ((rc = read_tested(rng, blocks * spb)) != QKS_OK)
             return rc;
-        QHW_HEALTH_RESULT r =
-            qhw_health_run(&rng->health, rng->sec->raw, blocks * spb, &at, &count);
-        if (r != QHW_HEALTH_PASS) {
-            describe_failure(rng, "continuous test", r, count);
-            rng->state = ST_INTERMITTENT;
-            rng->intermittent_failures++;
-            drop_output(rng);
-            return qks_set_error(QKS_ERR_HEALTH, "RNG %s: %s", source_name(&rng->p),
-                                 rng->last_failure);
-        }
         for (size_t b = 0; b < blocks; b++)
             if ((rc = qhw_condition(rng->cond, rng->sec->raw + b * spb, spb, dst + b * BLOCK)) !=
                 QKS_OK)
@@ -280,6 +296,69 @@ static int produce(QHW_RNG *rng, unsigned char *dst, size_t n)
         n -= blocks * BLOCK;
     }
     return QKS_OK;
+}
+
+/* n bytes through Toeplitz + SHA-256 (rng_toeplitz.c); a block's leftover is kept for the
+ * next call in sec->tz_out. */
+static int produce_tz(QHW_RNG *rng, unsigned char *dst, size_t n)
+{
+    int rc;
+
+    while (n > 0) {
+        if (rng->tz_avail == 0) {
+            size_t got = 0;
+            if ((rc = read_tested(rng, QHW_TZ_SAMPLES)) != QKS_OK)
+                return rc;
+            rc = qhw_rng_tz_block(rng->tz, rng->cond, rng->sec->raw, rng->sec->tz_stage,
+                                  rng->sec->tz_out, &got);
+            qks_wipe(rng->sec->raw, QHW_TZ_SAMPLES);
+            if (rc != QKS_OK)
+                return rc;
+            /* keep the block's output at the end of tz_out, as for sec->out */
+            memmove(rng->sec->tz_out + sizeof(rng->sec->tz_out) - got, rng->sec->tz_out, got);
+            rng->tz_avail = got;
+        }
+        size_t take = n < rng->tz_avail ? n : rng->tz_avail;
+        unsigned char *from = rng->sec->tz_out + sizeof(rng->sec->tz_out) - rng->tz_avail;
+        memcpy(dst, from, take);
+        qks_wipe(rng->sec->tz_out, sizeof(rng->sec->tz_out) - rng->tz_avail + take);
+        rng->tz_avail -= take;
+        dst += take;
+        n -= take;
+    }
+    return QKS_OK;
+}
+
+/* The Toeplitz seed, when not from a file: the source's first SHA-256-conditioned output after
+ * its start-up test; these bytes are never handed out. */
+static int derive_tz_seed(QHW_RNG *rng)
+{
+    size_t need = qhw_rng_tz_seed_bytes(rng->tz), len = (need + BLOCK - 1) / BLOCK * BLOCK;
+    unsigned char *seed;
+    int rc;
+
+    if (need == 0)
+        return QKS_OK;
+    if ((seed = qks_secure_alloc(len)) == NULL)
+        return qks_set_error(QKS_ERR_NOMEM, "RNG: no memory for the Toeplitz seed");
+    if ((rc = produce_sha(rng, seed, len)) == QKS_OK)
+        rc = qhw_rng_tz_set_seed(rng->tz, seed);
+    qks_secure_free(seed, len);
+    return rc;
+}
+
+/* n (a multiple of BLOCK) full-entropy bytes into dst. */
+static int produce(QHW_RNG *rng, unsigned char *dst, size_t n)
+{
+    int rc;
+
+    if (rng->diq != NULL)
+        return qhw_diq_produce(rng->diq, dst, n);
+    if (rng->tz == NULL)
+        return produce_sha(rng, dst, n);
+    if ((rc = derive_tz_seed(rng)) != QKS_OK)
+        return rc;
+    return produce_tz(rng, dst, n);
 }
 
 int qhw_rng_generate(QHW_RNG *rng, unsigned char *out, size_t len)
@@ -365,8 +444,12 @@ static void status_90b(QHW_RNG *rng, json_t *out)
     json_object_set_new(out, "intermittent_failures",
                         json_integer((json_int_t)rng->intermittent_failures));
     json_object_set_new(out, "recoveries", json_integer((json_int_t)rng->recoveries));
-    json_object_set_new(out, "conditioning", json_string("sha256 (SP 800-90B vetted)"));
-    json_object_set_new(out, "samples_per_block", json_integer(rng->samples_per_block));
+    if (rng->tz != NULL) {
+        qhw_rng_tz_status(rng->tz, out);
+    } else {
+        json_object_set_new(out, "conditioning", json_string("sha256 (SP 800-90B vetted)"));
+        json_object_set_new(out, "samples_per_block", json_integer(rng->samples_per_block));
+    }
     json_object_set_new(out, "post_processed", json_boolean(rng->src->post_processed));
     if (rng->src->post_processed)
         json_object_set_new(out, "note",

@@ -77,7 +77,20 @@ x25519) # the same app keyed by plain ECDH: no provider involved
   CALLEE_ARGS=(--kex X25519)
   run_call /dev/null /dev/null 3 --kex X25519 --frames 40 --fast --replay-test
   check_calls 3 40; check_replays 3
-  echo "PASS: 3 X25519-keyed calls, 40 frames each way authenticated, replays rejected"
+  # Paced media (20 ms frames, as a real call) and a verified signalling certificate.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=callee.test \
+    -keyout "$T/srv.key" -out "$T/srv.pem" >/dev/null 2>&1 || fail "openssl req"
+  CALLEE_ARGS=(--kex X25519 --cert "$T/srv.pem" --key "$T/srv.key")
+  start=$(date +%s%N)
+  run_call /dev/null /dev/null 1 --kex X25519 --frames 10 --ca "$T/srv.pem" --peer-name callee.test
+  check_calls 1 10
+  (( ($(date +%s%N) - start) / 1000000 >= 180 )) || fail "10 paced frames took less than 180 ms"
+  # The caller refuses a callee whose certificate does not verify: no call, no media.
+  run_call /dev/null /dev/null 1 --kex X25519 --frames 10 --ca "$T/srv.pem" --peer-name other.test
+  [[ $caller_rc != 0 ]] || fail "caller accepted a certificate for the wrong name"
+  grep -q "^caller call 1: FAILED at set-up: TLS handshake failed: .*; media frames sent=0$" "$T/caller.out" ||
+    fail "wrong-name certificate: no TLS failure reported"
+  echo "PASS: 3 X25519-keyed calls, 40 frames each way authenticated, replays rejected; paced call with a verified callee; wrong certificate refused"
   ;;
 sim)
   need_qkd

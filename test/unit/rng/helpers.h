@@ -14,6 +14,7 @@ int rng_suite_config(void);
 int rng_suite_device(void);
 int rng_suite_pipeline(void);
 int rng_suite_toeplitz(void);
+int rng_suite_diqrng(void);
 
 /* A config from "key", "value", ..., NULL. */
 QKS_CONFIG *rng_test_config(const char *key, ...);

@@ -16,6 +16,7 @@ static const struct {
     {"health", rng_suite_health},     {"sim", rng_suite_sim},
     {"config", rng_suite_config},     {"device", rng_suite_device},
     {"pipeline", rng_suite_pipeline}, {"toeplitz", rng_suite_toeplitz},
+    {"diqrng", rng_suite_diqrng},
 };
 
 int main(int argc, char **argv)

@@ -196,6 +196,46 @@ static void test_fork_detected(void)
     fork_case(0);
 }
 
+/* rng.extractor = toeplitz on the sim: Toeplitz then SHA-256, seed derived from the source (or
+ * read from rng.toeplitz_seed_file, which must be long enough). */
+static void test_toeplitz_extractor(void)
+{
+    QHW_RNG *rng = NULL;
+    unsigned char a[5000], b[5000];
+    json_t *st = json_object();
+    static unsigned char seed[2000];
+
+    CU_ASSERT_EQUAL_FATAL(
+        rng_test_open(&rng, "rng.source", "sim", "rng.extractor", "toeplitz", NULL), QKS_OK);
+    CU_ASSERT_EQUAL(qhw_rng_generate(rng, a, sizeof(a)), QKS_OK);
+    CU_ASSERT_EQUAL(qhw_rng_generate(rng, b, sizeof(b)), QKS_OK);
+    CU_ASSERT_NOT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+    qhw_rng_status(rng, st);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(json_string_value(json_object_get(st, "conditioning")), "m = 6264"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(json_string_value(json_object_get(st, "toeplitz_seed")), "derived"));
+    qhw_rng_free(rng);
+    json_decref(st);
+
+    rng_test_random(seed, sizeof(seed));
+    CU_ASSERT_EQUAL(rng_test_open(&rng, "rng.source", "sim", "rng.extractor", "toeplitz",
+                                  "rng.toeplitz_seed_file", rng_test_file("short", seed, 100),
+                                  NULL),
+                    QKS_ERR_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(qks_last_error(), "needs 1807"));
+    CU_ASSERT_EQUAL_FATAL(rng_test_open(&rng, "rng.source", "sim", "rng.extractor", "toeplitz",
+                                        "rng.toeplitz_seed_file",
+                                        rng_test_file("seed", seed, sizeof(seed)), NULL),
+                          QKS_OK);
+    CU_ASSERT_EQUAL(qhw_rng_generate(rng, a, 100), QKS_OK);
+    qhw_rng_free(rng);
+    /* too little entropy for the leftover-hash penalty */
+    CU_ASSERT_EQUAL(rng_test_open(&rng, "rng.source", "sim", "rng.extractor", "toeplitz",
+                                  "rng.min_entropy", "0.02", NULL),
+                    QKS_ERR_CONFIG);
+}
+
 int rng_suite_pipeline(void)
 {
     CU_pSuite s = CU_add_suite("rng_pipeline", NULL, NULL);
@@ -206,7 +246,8 @@ int rng_suite_pipeline(void)
         !CU_add_test(s, "odd sizes across the buffer", test_odd_sizes) ||
         !CU_add_test(s, "4 threads", test_threads) ||
         !CU_add_test(s, "fork (after_fork called)", test_fork_notified) ||
-        !CU_add_test(s, "fork (detected alone)", test_fork_detected))
+        !CU_add_test(s, "fork (detected alone)", test_fork_detected) ||
+        !CU_add_test(s, "Toeplitz extractor on sim", test_toeplitz_extractor))
         return CU_get_error();
     return CUE_SUCCESS;
 }
