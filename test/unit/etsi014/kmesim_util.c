@@ -2,6 +2,7 @@
  * Test helpers around a real qkey-kme-sim (see kmesim_util.h).
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
