@@ -253,8 +253,10 @@ int e14_parse_url(const char *url, char *host, size_t hostlen, char *port, size_
 
     if (url == NULL || !OSSL_HTTP_parse_url(url, &ssl, &user, &h, &p, &num, &pa, &q, &f))
         goto done;
-    if (!ssl || user != NULL || q != NULL || f != NULL || strlen(h) >= hostlen ||
-        strlen(p) >= portlen || strlen(pa) >= pathlen || h[0] == '\0')
+    /* absent parts come back as empty strings */
+    if (!ssl || (user != NULL && *user) || (q != NULL && *q) || (f != NULL && *f) || h == NULL ||
+        p == NULL || pa == NULL || strlen(h) >= hostlen || strlen(p) >= portlen ||
+        strlen(pa) >= pathlen || h[0] == '\0')
         goto done;
     strcpy(host, h);
     strcpy(port, p);

@@ -370,8 +370,7 @@ static int start_kme(KME *kme)
     sa.sin_port = htons((uint16_t)kme->cfg->port[kme->idx]);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     kme->daemon = MHD_start_daemon(
-        MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-            MHD_USE_ERROR_LOG,
+        MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
         (uint16_t)kme->cfg->port[kme->idx], NULL, NULL, handle, kme, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_HTTPS_MEM_CERT, kme->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, kme->key_pem,
         MHD_OPTION_HTTPS_MEM_TRUST, kme->ca_pem, MHD_OPTION_HTTPS_PRIORITIES,

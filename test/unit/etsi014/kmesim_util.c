@@ -90,6 +90,32 @@ static int port_open(int port)
     return ok;
 }
 
+/* simulators still running when the test exits (a fatal assertion skipped their stop) */
+static pid_t running[16];
+
+static void kill_running(void)
+{
+    for (int i = 0; i < 16; i++)
+        if (running[i] > 0) {
+            kill(running[i], SIGTERM);
+            waitpid(running[i], NULL, 0);
+            running[i] = 0;
+        }
+}
+
+static void track(pid_t pid, pid_t gone)
+{
+    static int registered;
+
+    if (!registered && atexit(kill_running) == 0)
+        registered = 1;
+    for (int i = 0; i < 16; i++)
+        if (running[i] == gone) {
+            running[i] = pid;
+            return;
+        }
+}
+
 int test_kme_start(TEST_KME *k, const char *kmesim)
 {
     pid_t pid = fork();
@@ -105,6 +131,7 @@ int test_kme_start(TEST_KME *k, const char *kmesim)
     if (pid < 0)
         return -1;
     k->pid = pid;
+    track(pid, 0);
     for (int i = 0; i < 200; i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
 
@@ -120,6 +147,7 @@ void test_kme_stop(TEST_KME *k)
     if (k->pid > 0) {
         kill(k->pid, SIGTERM);
         waitpid(k->pid, NULL, 0);
+        track(0, k->pid);
         k->pid = 0;
     }
 }
