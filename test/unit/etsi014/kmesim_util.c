@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -121,10 +122,16 @@ int test_kme_start(TEST_KME *k, const char *kmesim)
     pid_t pid = fork();
 
     if (pid == 0) {
-        int fd = open("/dev/null", 1);
+        char log[300];
+        int fd;
 
-        if (fd >= 0)
+        /* the simulator dies with the test, and logs to DIR/kme.log */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        snprintf(log, sizeof(log), "%s/kme.log", k->dir);
+        if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600)) >= 0) {
             dup2(fd, 1);
+            dup2(fd, 2);
+        }
         execl(kmesim, kmesim, "run", k->dir, (char *)NULL);
         _exit(127);
     }
