@@ -119,6 +119,8 @@ static void test_batch(void)
     for (int i = 0; i < 5; i++) {
         CU_ASSERT(strcmp(kb[4 - i]->key_id, ka[i]->key_id) == 0);
         CU_ASSERT(memcmp(kb[4 - i]->key, ka[i]->key, 32) == 0);
+    }
+    for (int i = 0; i < 5; i++) {
         qks_key_free(ka[i]);
         qks_key_free(kb[i]);
     }
