@@ -370,9 +370,12 @@ static void test_prefetch_and_fork(void)
         int bad = 0;
 
         a->meth->after_fork(a);
-        a->meth->status(a, "SAE_B", c);
+        bad |= a->meth->status(a, "SAE_B", c) != QKS_OK;
         bad |= json_integer_value(json_object_get(c, "prefetched")) != 0;
         bad |= json_integer_value(json_object_get(c, "kme_connects")) != 1; /* its own */
+        if (bad)
+            fprintf(stderr, "\n  child: %s (%s)\n", json_dumps(c, JSON_COMPACT),
+                    qks_last_error());
         json_decref(c);
         _exit(bad);
     }
