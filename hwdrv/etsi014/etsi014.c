@@ -385,12 +385,6 @@ static int drv_status(QHW_QKD *drv, const char *peer, json_t *out)
     int rc;
 
     pthread_mutex_lock(&d->lock);
-    json_object_set_new(out, "kme_url", json_string(d->kme_url));
-    json_object_set_new(out, "kme_requests", json_integer((json_int_t)d->requests));
-    json_object_set_new(out, "kme_failures", json_integer((json_int_t)d->failures));
-    json_object_set_new(out, "kme_connects", json_integer((json_int_t)d->connects));
-    json_object_set_new(out, "keys_enc", json_integer((json_int_t)d->keys_enc));
-    json_object_set_new(out, "keys_dec", json_integer((json_int_t)d->keys_dec));
     window = fmin(60.0, fmax(1e-3, now - d->opened));
     for (size_t i = 0; i < E14_RATE_SLOTS; i++)
         if (d->enc_times[i] > 0 && now - d->enc_times[i] <= window)
@@ -403,7 +397,15 @@ static int drv_status(QHW_QKD *drv, const char *peer, json_t *out)
     }
     json_object_set_new(out, "prefetched", json_integer((json_int_t)p->n_prefetched));
     json_object_set_new(out, "prefetch", json_integer((json_int_t)d->prefetch));
-    if ((rc = fetch_status(d, p)) != QKS_OK)
+    rc = fetch_status(d, p);
+    /* counters after the request, so they include it */
+    json_object_set_new(out, "kme_url", json_string(d->kme_url));
+    json_object_set_new(out, "kme_requests", json_integer((json_int_t)d->requests));
+    json_object_set_new(out, "kme_failures", json_integer((json_int_t)d->failures));
+    json_object_set_new(out, "kme_connects", json_integer((json_int_t)d->connects));
+    json_object_set_new(out, "keys_enc", json_integer((json_int_t)d->keys_enc));
+    json_object_set_new(out, "keys_dec", json_integer((json_int_t)d->keys_dec));
+    if (rc != QKS_OK)
         goto done;
     json_object_set(out, "kme", p->status_raw);
     json_object_set_new(out, "stored_key_count", json_integer(p->status.stored_key_count));
