@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <openssl/http.h>
+#include <openssl/provider.h>
 #include <openssl/ssl.h>
 
 #include "qhw.h"
@@ -76,6 +77,7 @@ typedef struct e14_drv_st {
     size_t key_len, key_cap;
     /* TLS and connection, created on first use */
     OSSL_LIB_CTX *libctx;
+    OSSL_PROVIDER *default_prov;
     SSL_CTX *ssl_ctx;
     E14_CONN conn;
     E14_PEER peers[E14_MAX_PEERS];

@@ -65,7 +65,7 @@ static int load_tls(E14_DRV *d)
         /* not OSSL_LIB_CTX_load_config: the process's openssl.cnf must not apply here */
         if ((d->libctx = OSSL_LIB_CTX_new()) == NULL)
             return tls_error(d, QKS_ERR_NOMEM, "cannot create a library context");
-        if (OSSL_PROVIDER_load(d->libctx, "default") == NULL)
+        if ((d->default_prov = OSSL_PROVIDER_load(d->libctx, "default")) == NULL)
             return tls_error(d, QKS_ERR_INTERNAL, "cannot load the default provider");
     }
     if ((ctx = SSL_CTX_new_ex(d->libctx, NULL, TLS_client_method())) == NULL)
@@ -142,6 +142,9 @@ void e14_tls_free(E14_DRV *d)
 {
     SSL_CTX_free(d->ssl_ctx);
     d->ssl_ctx = NULL;
+    if (d->default_prov != NULL)
+        OSSL_PROVIDER_unload(d->default_prov);
+    d->default_prov = NULL;
     OSSL_LIB_CTX_free(d->libctx);
     d->libctx = NULL;
 }
