@@ -136,11 +136,16 @@ kme)
   "$KMESIM" init "$T/kme" >"$T/init.log" 2>&1 || fail "qkey-kme-sim init: $(tail -1 "$T/init.log")"
   "$KMESIM" run "$T/kme" >"$T/kme.log" 2>&1 &
   kpid=$!
-  sleep 1
-  kill -0 $kpid 2>/dev/null || fail "qkey-kme-sim run died: $(tail -1 "$T/kme.log")"
+  for _ in $(seq 100); do grep -q "serves" "$T/kme.log" 2>/dev/null && break; kill -0 $kpid 2>/dev/null || break; sleep 0.05; done
+  grep -q "serves" "$T/kme.log" || fail "qkey-kme-sim run did not come up: $(tail -1 "$T/kme.log")"
   run_call "$T/kme/sae-b.cnf" "$T/kme/sae-a.cnf" 5 --frames 20 --fast --replay-test
   check_calls 5 20; check_replays 5; distinct_key_ids 5
-  echo "PASS: 5 calls keyed through the ETSI 014 KME pair, 5 distinct key IDs, all frames authenticated"
+  # With the KMEs gone, a call fails at set-up with the reason, and no media flows.
+  kill $kpid; wait $kpid 2>/dev/null
+  run_call "$T/kme/sae-b.cnf" "$T/kme/sae-a.cnf" 1 --frames 10 --fast --groups X25519
+  check_refused
+  echo "KME down -> $(grep -o 'FAILED at set-up: .*' "$T/caller.out" | cut -c1-200)"
+  echo "PASS: 5 calls keyed through the ETSI 014 KME pair, 5 distinct key IDs, all frames authenticated; KME down refused"
   ;;
 *) echo "unknown case $case_"; exit 2 ;;
 esac
