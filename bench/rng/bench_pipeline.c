@@ -74,15 +74,17 @@ static double bench_source(const char *const *kv, size_t req, double secs)
 int main(int argc, char **argv)
 {
     double secs = argc > 1 ? atof(argv[1]) : 1.0;
+    const int smoke = secs < 0.5; /* ctest: small replay file, small DIQRNG blocks */
     char path[] = "/tmp/qkey-bench-device-XXXXXX";
     static unsigned char data[8 << 20];
+    size_t data_len = smoke ? sizeof(data) / 8 : sizeof(data);
     int fd = mkstemp(path);
 
-    /* a replay file of random bytes for device: (8 MB, enough for one pass at 1 s) */
-    for (size_t off = 0; off < sizeof(data); off += 256)
+    /* a replay file of random bytes for device: (8 MB; the rate is taken up to its end) */
+    for (size_t off = 0; off < data_len; off += 256)
         if (getrandom(data + off, 256, 0) != 256)
             return 1;
-    if (fd < 0 || write(fd, data, sizeof(data)) != (ssize_t)sizeof(data))
+    if (fd < 0 || write(fd, data, data_len) != (ssize_t)data_len)
         return 1;
     close(fd);
     char device[64];
@@ -91,7 +93,14 @@ int main(int argc, char **argv)
     const char *const sim[] = {"rng.source", "sim", NULL};
     const char *const sim_tz[] = {"rng.source", "sim", "rng.extractor", "toeplitz", NULL};
     const char *const dev[] = {"rng.source", device, "rng.min_entropy", "0.9", NULL};
-    const char *const diq[] = {"rng.source", "diqrng-sim", NULL};
+    /* smoke: 2^18-round blocks certify only with more test rounds (q = 0.1) */
+    const char *const diq[] = {"rng.source",
+                               "diqrng-sim",
+                               "rng.diqrng_block_rounds",
+                               smoke ? "262144" : "4194304",
+                               "rng.diqrng_test_prob",
+                               smoke ? "0.1" : "0.01",
+                               NULL};
     const struct {
         const char *name;
         const char *const *kv;
@@ -102,6 +111,7 @@ int main(int argc, char **argv)
         {"diqrng-sim", diq},
     };
     static const size_t reqs[] = {4096, 32};
+    int failed = 0;
 
     for (size_t r = 0; r < 2; r++) {
         double base = bench_getrandom(reqs[r], secs);
@@ -110,12 +120,14 @@ int main(int argc, char **argv)
             /* the DIQRNG is slow per block: a bounded run even in a long benchmark */
             double s = strcmp(cases[i].name, "diqrng-sim") == 0 && secs > 2 ? 2 : secs;
             double v = bench_source(cases[i].kv, reqs[r], s);
-            if (v < 0)
+            if (v < 0) {
                 printf("  %-24s failed\n", cases[i].name);
+                failed = 1;
+            }
             else
                 printf("  %-24s %9.2f MB/s  (%.3fx getrandom)\n", cases[i].name, v / 1e6, v / base);
         }
     }
     unlink(path);
-    return 0;
+    return failed;
 }
