@@ -119,6 +119,9 @@ int qkt_session_rw(const QKT_SESSION *s);
 /* ---- token / slot (slot.c, pin.c) ------------------------------------------------------ */
 typedef struct qkt_lib_st {
     pid_t pid;
+    /* One MADV_WIPEONFORK page holding 1: reads 0 in a forked child, so the fork check on
+     * every call costs no system call (NULL when the kernel lacks it: getpid() then). */
+    volatile unsigned char *fork_guard;
     QKS_CTX *qks;
     OSSL_LIB_CTX *libctx;
     /* store */
