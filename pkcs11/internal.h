@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <openssl/evp.h>
+#include <openssl/provider.h>
 #include <sqlite3.h>
 
 #include "pkcs11_3_0.h"
@@ -124,6 +125,7 @@ typedef struct qkt_lib_st {
     volatile unsigned char *fork_guard;
     QKS_CTX *qks;
     OSSL_LIB_CTX *libctx;
+    OSSL_PROVIDER *deflt; /* the default provider, loaded into libctx explicitly */
     /* store */
     sqlite3 *db;
     long long data_version;

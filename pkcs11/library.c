@@ -85,6 +85,7 @@ static void lib_free(QKT_LIB *lib)
     qkt_fetch_free();
     qkt_store_close();
     free(lib->store_path);
+    OSSL_PROVIDER_unload(lib->deflt);
     OSSL_LIB_CTX_free(lib->libctx);
     qks_ctx_free(lib->qks);
     if (lib->fork_guard != NULL)
@@ -181,7 +182,7 @@ static CK_RV lib_new(const char *reserved, QKT_LIB **out)
     lib->max_tries = v;
 
     if ((lib->libctx = OSSL_LIB_CTX_new()) == NULL ||
-        OSSL_PROVIDER_load(lib->libctx, "default") == NULL) {
+        (lib->deflt = OSSL_PROVIDER_load(lib->libctx, "default")) == NULL) {
         rv = CKR_GENERAL_ERROR;
         goto err;
     }

@@ -158,7 +158,8 @@ CK_OBJECT_HANDLE p11_secret(CK_SESSION_HANDLE s, CK_KEY_TYPE kt, const unsigned 
         {CKA_VALUE, (void *)val, len},
     };
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
-    memcpy(tpl + 3, extra, nextra * sizeof(*extra));
+    if (nextra)
+        memcpy(tpl + 3, extra, nextra * sizeof(*extra));
     if (p11.f->C_CreateObject(s, tpl, 3 + nextra, &h) != CKR_OK)
         return CK_INVALID_HANDLE;
     return h;
