@@ -16,7 +16,7 @@
 
 static int group_security_bits(const QKP_PROV *prov, const QKP_VARIANT *v)
 {
-    int qkd_bits = (int)qks_ctx_key_bytes(prov->qks) * 8 / 2;
+    int qkd_bits = (int)qkp_key_bytes(prov) * 8 / 2;
 
     return v->classical_bits > qkd_bits ? v->classical_bits : qkd_bits;
 }

@@ -47,8 +47,9 @@ const QKP_VARIANT *qkp_variant_by_name(const char *name);
 typedef struct qkp_prov_st {
     const OSSL_CORE_HANDLE *handle;
     OSSL_LIB_CTX *libctx; /* child of the core's libctx: classical crypto is fetched here */
-    QKS_CTX *qks;
+    QKS_CTX *qks;         /* NULL when the configuration was rejected (see config_error) */
     int has_qkd;
+    char config_error[512]; /* why the key source could not be opened, "" if it was */
     uint16_t codepoint[QKP_NVARIANTS];
     atomic_uint_fast64_t seed_calls;    /* successful QRNG get_seed calls */
     atomic_uint_fast64_t seed_failures; /* failed QRNG get_seed / generate calls */
@@ -86,6 +87,12 @@ void qkp_raise_qks_at(const QKP_PROV *prov, const char *file, int line, const ch
                       const char *what);
 #define QKP_RAISE_QKS(prov, err, what)                                                             \
     qkp_raise_qks_at((prov), __FILE__, __LINE__, __func__, (err), (what))
+
+/* 1 if the key source is open; else raises the configuration error and returns 0. Every
+ * operation checks this first: a provider with a rejected config fails every use, loudly. */
+int qkp_ready(const QKP_PROV *prov);
+/* QKD key bytes (qkd.key_bits / 8), 32 before the key source is open. */
+size_t qkp_key_bytes(const QKP_PROV *prov);
 
 /* ---- configuration (config.c) ---------------------------------------------------------- */
 /* Every key the provider asks the core for from its openssl.cnf section (NULL-terminated). */

@@ -35,7 +35,7 @@ typedef struct {
 
 size_t qkp_kem_secret_len(const QKP_PROV *prov, const QKP_VARIANT *v)
 {
-    return v->secret_len + qks_ctx_key_bytes(prov->qks);
+    return v->secret_len + qkp_key_bytes(prov);
 }
 
 size_t qkp_kem_ct_max(const QKP_VARIANT *v)
@@ -71,6 +71,8 @@ static int kem_init(void *vctx, void *vkey, int need_priv)
     KEM_CTX *ctx = vctx;
     QKP_KEY *key = vkey;
 
+    if (!qkp_ready(ctx->prov))
+        return 0;
     if (key == NULL || !key->has_pub || (need_priv && !key->has_priv)) {
         QKP_RAISE(ctx->prov, QKP_R_WRONG_KEY, "%s operation needs %s key",
                   need_priv ? "decapsulate" : "encapsulate",
@@ -97,9 +99,9 @@ static int write_secret(KEM_CTX *ctx, const unsigned char *classical, const QKS_
 {
     const QKP_VARIANT *v = ctx->key->v;
 
-    if (qk->len != qks_ctx_key_bytes(ctx->prov->qks)) {
+    if (qk->len != qkp_key_bytes(ctx->prov)) {
         QKP_RAISE(ctx->prov, QKP_R_KEY_UNAVAILABLE, "QKD key %s has %zu bytes, expected %zu",
-                  qk->key_id, qk->len, qks_ctx_key_bytes(ctx->prov->qks));
+                  qk->key_id, qk->len, qkp_key_bytes(ctx->prov));
         return 0;
     }
     if (v->secret_len > 0)

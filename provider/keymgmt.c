@@ -42,6 +42,8 @@ static QKP_KEY *key_new(QKP_PROV *prov, const QKP_VARIANT *v)
 {
     QKP_KEY *key;
 
+    if (!qkp_ready(prov))
+        return NULL;
     if (!prov->has_qkd) {
         QKP_RAISE(prov, QKP_R_NO_QKD, "%s needs a QKD link: set qkd.driver", v->alg);
         return NULL;
@@ -214,7 +216,7 @@ static int match(const void *vk1, const void *vk2, int selection)
 
 static int security_bits(const QKP_KEY *key)
 {
-    int qkd_bits = (int)qks_ctx_key_bytes(key->prov->qks) * 8 / 2; /* Grover: half the bits */
+    int qkd_bits = (int)qkp_key_bytes(key->prov) * 8 / 2; /* Grover: half the bits */
 
     return key->v->classical_bits > qkd_bits ? key->v->classical_bits : qkd_bits;
 }

@@ -95,6 +95,11 @@ static int draw(QRNG *r, unsigned char *out, size_t len)
 {
     int rv;
 
+    if (!qkp_ready(r->prov)) {
+        r->state = EVP_RAND_STATE_ERROR;
+        atomic_fetch_add(&r->prov->seed_failures, 1);
+        return 0;
+    }
     if (r->latched) {
         QKP_RAISE(r->prov, QKP_R_RNG, "QRNG: the quantum source failed permanently earlier");
         return 0;
@@ -111,6 +116,15 @@ static int draw(QRNG *r, unsigned char *out, size_t len)
         r->latched = 1;
     QKP_RAISE_QKS(r->prov, rv, "QRNG");
     return 0;
+}
+
+/* Strength reported to the DRBG: the source's, or 256 while it is not open (so the DRBG chain
+ * is built and the first draw fails with the reason instead of a vague "parent too weak"). */
+static unsigned strength_of(const QRNG *r)
+{
+    unsigned s = r->prov->qks != NULL ? qks_rng_strength(r->prov->qks) : 0;
+
+    return s != 0 ? s : 256;
 }
 
 static int qrng_generate(void *vr, unsigned char *out, size_t outlen, unsigned int strength,
@@ -204,7 +218,7 @@ static int qrng_get_ctx_params(void *vr, OSSL_PARAM params[])
         return 0;
     /* the primary DRBG (AES-256-CTR) refuses a parent weaker than 256 bits */
     if ((p = OSSL_PARAM_locate(params, OSSL_RAND_PARAM_STRENGTH)) != NULL &&
-        !OSSL_PARAM_set_uint(p, qks_rng_strength(r->prov->qks)))
+        !OSSL_PARAM_set_uint(p, strength_of(r)))
         return 0;
     if ((p = OSSL_PARAM_locate(params, OSSL_RAND_PARAM_MAX_REQUEST)) != NULL &&
         !OSSL_PARAM_set_size_t(p, QRNG_MAX_REQUEST))
