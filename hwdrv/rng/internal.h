@@ -1,0 +1,131 @@
+/*
+ * hwdrv/rng private header: the pieces of the quantum randomness pipeline
+ *   raw source -> SP 800-90B health tests -> conditioning / extraction -> buffered output
+ * shared between the files of hwdrv/rng/ and its unit tests. Not a public interface.
+ */
+#ifndef QKEY_HWDRV_RNG_INTERNAL_H
+#define QKEY_HWDRV_RNG_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "qhw.h"
+
+/* ---- configuration (rng.* keys) ------------------------------------------------------- */
+typedef enum {
+    QHW_SRC_SIM = 1,   /* "sim": simulated vacuum-noise homodyne QRNG */
+    QHW_SRC_DEVICE,    /* "device:PATH": /dev/hwrng, /dev/qrandomN, FIFO, replay file */
+    QHW_SRC_DIQRNG,    /* "diqrng:PATH": recorded Bell-test rounds */
+    QHW_SRC_DIQRNG_SIM /* "diqrng-sim": simulated CHSH experiment */
+} QHW_SRC_KIND;
+
+typedef enum {
+    QHW_EXT_SHA256 = 1, /* SP 800-90B vetted conditioning (default for sim/device) */
+    QHW_EXT_TOEPLITZ    /* Toeplitz hashing (then SHA-256 for sim/device, see docs/rng.md) */
+} QHW_EXT_KIND;
+
+#define QHW_RNG_PATH_MAX 4096
+
+typedef struct {
+    QHW_SRC_KIND kind;
+    char path[QHW_RNG_PATH_MAX]; /* device:/diqrng: path */
+    double min_entropy;          /* rng.min_entropy: bits per raw bit, (0, 1] */
+    int min_entropy_set;         /* 1 if given in config (else the source default) */
+    unsigned alpha_log2;         /* rng.alpha_log2: health-test false-positive 2^-a */
+    QHW_EXT_KIND extractor;      /* rng.extractor */
+    unsigned eps_log2;           /* rng.eps_log2: extractor distance 2^-e */
+    long timeout_ms;             /* rng.timeout_ms: longest wait for a device byte */
+    /* diqrng-sim */
+    double diqrng_visibility;                  /* rng.diqrng_visibility */
+    double diqrng_efficiency;                  /* rng.diqrng_efficiency */
+    double diqrng_test_prob;                   /* rng.diqrng_test_prob */
+    long diqrng_block_rounds;                  /* rng.diqrng_block_rounds */
+    char toeplitz_seed_file[QHW_RNG_PATH_MAX]; /* rng.toeplitz_seed_file ("" = derive) */
+} QHW_RNG_PARAMS;
+
+/* Parse and validate every rng.* key; QKS_ERR_CONFIG with a detail naming the key. */
+int qhw_rng_params_load(const QKS_CONFIG *cfg, QHW_RNG_PARAMS *p);
+
+/* ---- SP 800-90B 4.4 health tests ------------------------------------------------------ */
+/* 90B 4.4.1: C = 1 + ceil(alpha_log2 / H), H = min-entropy per sample. */
+unsigned qhw_rct_cutoff(double h_sample, unsigned alpha_log2);
+/* 90B 4.4.2: C = 1 + CRITBINOM(W, 2^-H, 1 - 2^-alpha_log2), from the exact binomial tail. */
+unsigned qhw_apt_cutoff(unsigned window, double h_sample, unsigned alpha_log2);
+/* 90B 4.4.2: W = 512 for binary samples, 1024 otherwise. */
+unsigned qhw_apt_window(unsigned sample_bits);
+
+typedef enum { QHW_HEALTH_PASS = 0, QHW_HEALTH_RCT_FAIL, QHW_HEALTH_APT_FAIL } QHW_HEALTH_RESULT;
+
+typedef struct {
+    /* parameters */
+    unsigned rct_cutoff;
+    unsigned apt_cutoff;
+    unsigned apt_window;
+    double h_sample;
+    /* 90B 4.4.1 state: A (last sample) and B (run length); run == 0 before the first sample */
+    unsigned rct_last, rct_run;
+    /* 90B 4.4.2 state: A (first sample of the window), B (its count), position in window */
+    unsigned apt_base, apt_count, apt_pos;
+    /* figures for status */
+    uint64_t samples;
+    unsigned rct_max_run;   /* longest run seen */
+    unsigned apt_max_count; /* highest window count seen */
+} QHW_HEALTH;
+
+int qhw_health_init(QHW_HEALTH *h, double h_sample, unsigned sample_bits, unsigned alpha_log2);
+/* Restart both tests (keeps parameters and figures). */
+void qhw_health_reset(QHW_HEALTH *h);
+/* Feed n raw samples in order. On failure stops at the failing sample: *fail_at (if not NULL)
+ * is its index, *count the run length / window count that reached the cutoff. */
+QHW_HEALTH_RESULT qhw_health_run(QHW_HEALTH *h, const unsigned char *s, size_t n, size_t *fail_at,
+                                 unsigned *count);
+
+/* ---- raw sources ---------------------------------------------------------------------- */
+typedef struct qhw_rng_source_st QHW_RNG_SOURCE;
+
+typedef struct {
+    /* required: source family ("sim", "device") */
+    const char *name;
+    /* required: fill n raw samples, one per byte (values < 2^sample_bits). Blocks at most
+     * rng.timeout_ms without progress. QKS_OK, QKS_ERR_DEVICE, QKS_ERR_TIMEOUT, QKS_ERR_IO */
+    int (*read)(QHW_RNG_SOURCE *src, unsigned char *samples, size_t n);
+    /* required: in a forked child, re-seed / drop state shared with the parent */
+    int (*after_fork)(QHW_RNG_SOURCE *src);
+    /* optional: add source fields to a status object */
+    int (*status)(QHW_RNG_SOURCE *src, json_t *out);
+    /* required: release, wiping secrets */
+    void (*free)(QHW_RNG_SOURCE *src);
+} QHW_RNG_SOURCE_METHOD;
+
+/* Every source context starts with these members. */
+struct qhw_rng_source_st {
+    const QHW_RNG_SOURCE_METHOD *meth;
+    unsigned sample_bits;       /* bits per raw sample, 1..8 */
+    double default_min_entropy; /* bits per raw bit when rng.min_entropy is not set */
+    int post_processed;         /* 1: the device whitens its output (health tests weaker) */
+    int eof_latched;            /* 1: a replay file is exhausted; every read fails */
+};
+
+/* Simulated homodyne QRNG: sigma (ADC units) of the 8-bit Gaussian vacuum noise. */
+#define QHW_SIM_SIGMA 32.0
+/* Documented min-entropy of the simulated samples, bits per raw bit (see docs/rng.md):
+ * -log2(817/65536) / 8 = 0.79072...; the default rng.min_entropy for sim rounds it down. */
+#define QHW_SIM_MIN_ENTROPY 0.79
+/* Default rng.min_entropy for device: sources (assessment left to the operator). */
+#define QHW_DEVICE_MIN_ENTROPY 0.5
+
+int qhw_rng_sim_open(const QHW_RNG_PARAMS *p, QHW_RNG_SOURCE **out);
+/* The sim's sample distribution: counts[v] of 65536 for each 8-bit value v. */
+void qhw_rng_sim_table(unsigned counts[256]);
+int qhw_rng_device_open(const QHW_RNG_PARAMS *p, QHW_RNG_SOURCE **out);
+
+/* ---- conditioning (SP 800-90B 3.1.5.1.1 vetted: SHA-256) -------------------------------- */
+typedef struct qhw_conditioner_st QHW_CONDITIONER;
+
+int qhw_conditioner_new(QHW_CONDITIONER **out);
+void qhw_conditioner_free(QHW_CONDITIONER *c);
+/* out[32] = SHA-256(in[0..n)) in the conditioner's private OSSL_LIB_CTX */
+int qhw_condition(QHW_CONDITIONER *c, const unsigned char *in, size_t n, unsigned char out[32]);
+
+#endif /* QKEY_HWDRV_RNG_INTERNAL_H */

@@ -1,0 +1,279 @@
+/*
+ * QKD keys: validation of SAE IDs and key IDs from the wire, the allowlist (qkd.peers), the
+ * per-peer rate limit, the exhaustion policy, and the driver's enc_keys / dec_keys.
+ *
+ * Rate limit: applies to qks_key_new only (the master side, which an anonymous ClientHello can
+ * trigger on a server). qks_key_get is not limited: it fetches a key the peer has already
+ * consumed, so refusing it would only strand that key; it is counted per peer instead.
+ * A request that passes the allowlist takes a token whether or not the link then has a key, so
+ * the limit also bounds the requests a remote party can make a KME serve.
+ *
+ * Prefetch (qkd.prefetch = N > 1): one enc_keys request asks for N keys; the first is returned
+ * and the rest wait, per peer and per process, for the next qks_key_new calls (each still takes
+ * a rate-limit token). A forked child drops them unused.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define QKS_WAIT_MIN_NS 5000000ull   /* first retry after 5 ms when the link is exhausted */
+#define QKS_WAIT_MAX_NS 100000000ull /* back off to at most 100 ms */
+
+int qks_valid_sae_id(const char *s)
+{
+    size_t n = 0;
+
+    if (s == NULL)
+        return 0;
+    for (; s[n] != '\0'; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (n >= QKS_SAE_ID_MAX)
+            return 0;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '@' || c == '-'))
+            return 0;
+    }
+    return n > 0;
+}
+
+/* Canonical UUID: 8-4-4-4-12 hex digits (either case). */
+int qks_valid_key_id(const char *s)
+{
+    size_t n = 0;
+
+    if (s == NULL)
+        return 0;
+    for (; s[n] != '\0'; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (n >= 36)
+            return 0;
+        if (n == 8 || n == 13 || n == 18 || n == 23) {
+            if (c != '-')
+                return 0;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return 0;
+        }
+    }
+    return n == 36;
+}
+
+QKS_KEY *qks_key_alloc(size_t len)
+{
+    QKS_KEY *k;
+
+    if (len == 0 || len > QKS_KEY_MAX)
+        return NULL;
+    if ((k = calloc(1, sizeof(*k))) == NULL)
+        return NULL;
+    if ((k->key = qks_secure_alloc(len)) == NULL) {
+        free(k);
+        return NULL;
+    }
+    k->len = len;
+    return k;
+}
+
+void qks_key_free(QKS_KEY *key)
+{
+    if (key == NULL)
+        return;
+    qks_secure_free(key->key, key->len);
+    qks_wipe(key, sizeof(*key));
+    free(key);
+}
+
+static void sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    /* An early wake-up (signal) only shortens one back-off step. */
+    (void)nanosleep(&ts, NULL);
+}
+
+/* Check the peer against the allowlist; the detail names it. */
+static QKS_PEER *peer_check(QKS_CTX *ctx, const char *peer, int *rc)
+{
+    QKS_PEER *p;
+
+    if (!qks_valid_sae_id(peer)) {
+        *rc = qks_set_error(QKS_ERR_INVALID,
+                            "peer SAE ID is malformed (1-%d of A-Z a-z 0-9 . _ "
+                            ": @ -)",
+                            QKS_SAE_ID_MAX);
+        return NULL;
+    }
+    if (ctx->qkd == NULL) {
+        *rc = qks_set_error(QKS_ERR_UNSUPPORTED, "no QKD driver configured (qkd.driver)");
+        return NULL;
+    }
+    if ((p = qks_ctx_peer(ctx, peer)) == NULL) {
+        qks_lock(&ctx->lock);
+        ctx->denied++;
+        qks_unlock(&ctx->lock);
+        *rc = qks_set_error(QKS_ERR_PEER_DENIED, "peer %s is not in qkd.peers of SAE %s", peer,
+                            ctx->sae_id);
+        return NULL;
+    }
+    return p;
+}
+
+/* Take the oldest prefetched key for p, or NULL. Caller holds ctx->lock. */
+static QKS_KEY *cache_pop(QKS_PEER *p)
+{
+    QKS_KEY *k;
+
+    if (p->ncache == 0)
+        return NULL;
+    k = p->cache[0];
+    memmove(p->cache, p->cache + 1, (p->ncache - 1) * sizeof(*p->cache));
+    p->ncache--;
+    return k;
+}
+
+/* Keep keys[1..n-1] for later. Caller holds ctx->lock. Returns 0 if memory ran out (the caller
+ * then frees what could not be kept). */
+static size_t cache_push(QKS_PEER *p, QKS_KEY **keys, size_t n)
+{
+    size_t kept = 0;
+
+    if (p->ncache + n > p->cache_cap) {
+        size_t ncap = p->cache_cap ? p->cache_cap : 8;
+        while (ncap < p->ncache + n)
+            ncap *= 2;
+        QKS_KEY **nc = realloc(p->cache, ncap * sizeof(*nc));
+        if (nc == NULL)
+            return 0;
+        p->cache = nc;
+        p->cache_cap = ncap;
+    }
+    for (; kept < n; kept++)
+        p->cache[p->ncache++] = keys[kept];
+    return kept;
+}
+
+/* One enc_keys request of up to ctx->prefetch keys, with the exhaustion policy. */
+static int fetch_batch(QKS_CTX *ctx, const char *peer, QKS_KEY **batch, size_t *n)
+{
+    uint64_t deadline = qks_now_ns() + (uint64_t)ctx->timeout_ms * 1000000u;
+    uint64_t backoff = QKS_WAIT_MIN_NS;
+    int rc;
+
+    *n = ctx->prefetch;
+    for (;;) {
+        rc = ctx->qkd->meth->enc_keys(ctx->qkd, peer, ctx->key_bytes, *n, batch);
+        if (rc != QKS_ERR_NO_KEY)
+            break;
+        if (*n > 1) { /* fewer keys stored than a full batch: take what one request gives */
+            *n = 1;
+            continue;
+        }
+        if (ctx->on_exhausted != QKS_EXHAUSTED_WAIT)
+            break;
+        uint64_t now = qks_now_ns();
+        if (now >= deadline)
+            return qks_set_error(QKS_ERR_TIMEOUT,
+                                 "no key for peer %s within qkd.timeout_ms = %ld (link exhausted, "
+                                 "qkd.on_exhausted = wait)",
+                                 peer, ctx->timeout_ms);
+        sleep_ns(backoff < deadline - now ? backoff : deadline - now);
+        backoff = backoff * 2 > QKS_WAIT_MAX_NS ? QKS_WAIT_MAX_NS : backoff * 2;
+    }
+    if (rc != QKS_OK)
+        return rc;
+    for (size_t i = 0; i < *n; i++) {
+        if (batch[i] == NULL || batch[i]->len != ctx->key_bytes ||
+            !qks_valid_key_id(batch[i]->key_id)) {
+            for (size_t j = 0; j < *n; j++)
+                qks_key_free(batch[j]);
+            return qks_set_error(QKS_ERR_INTERNAL, "QKD driver %s returned a malformed key",
+                                 ctx->driver);
+        }
+        snprintf(batch[i]->peer, sizeof(batch[i]->peer), "%s", peer);
+    }
+    return QKS_OK;
+}
+
+int qks_key_new(QKS_CTX *ctx, const char *peer, QKS_KEY **out)
+{
+    QKS_PEER *p;
+    QKS_KEY *key, *batch[QKS_PREFETCH_MAX] = {0};
+    size_t n = 0, kept;
+    int rc, allowed;
+
+    if (out == NULL || ctx == NULL)
+        return qks_set_error(QKS_ERR_INVALID, "qks_key_new: NULL argument");
+    *out = NULL;
+    qks_ctx_check_fork(ctx);
+    if ((p = peer_check(ctx, peer, &rc)) == NULL)
+        return rc;
+    qks_lock(&ctx->lock);
+    allowed = qks_bucket_take(&p->bucket, ctx->rate_limit, ctx->rate_burst, qks_now_ns());
+    if (!allowed)
+        p->rate_limited++;
+    key = allowed ? cache_pop(p) : NULL;
+    if (key != NULL)
+        p->keys_issued++;
+    qks_unlock(&ctx->lock);
+    if (!allowed)
+        return qks_set_error(QKS_ERR_RATE_LIMITED,
+                             "peer %s is over its key rate limit (qkd.rate_limit = %.0f keys/s, "
+                             "qkd.rate_burst = %.0f)",
+                             peer, ctx->rate_limit, ctx->rate_burst);
+    if (key != NULL) {
+        *out = key;
+        return QKS_OK;
+    }
+
+    rc = fetch_batch(ctx, peer, batch, &n);
+    qks_lock(&ctx->lock);
+    if (rc == QKS_OK) {
+        p->keys_issued++;
+        kept = n > 1 ? cache_push(p, batch + 1, n - 1) : 0;
+    } else {
+        p->key_failures++;
+        kept = 0;
+    }
+    qks_unlock(&ctx->lock);
+    if (rc != QKS_OK)
+        return rc;
+    for (size_t i = 1 + kept; i < n; i++)
+        qks_key_free(batch[i]); /* no memory to keep them: wasted, never reused */
+    *out = batch[0];
+    return QKS_OK;
+}
+
+int qks_key_get(QKS_CTX *ctx, const char *peer, const char *key_id, QKS_KEY **out)
+{
+    QKS_PEER *p;
+    QKS_KEY *key = NULL;
+    int rc;
+
+    if (out == NULL || ctx == NULL)
+        return qks_set_error(QKS_ERR_INVALID, "qks_key_get: NULL argument");
+    *out = NULL;
+    qks_ctx_check_fork(ctx);
+    if (!qks_valid_key_id(key_id))
+        return qks_set_error(QKS_ERR_INVALID, "key ID is not a UUID (8-4-4-4-12 hex digits)");
+    if ((p = peer_check(ctx, peer, &rc)) == NULL)
+        return rc;
+    rc = ctx->qkd->meth->dec_keys(ctx->qkd, peer, &key_id, 1, &key);
+    qks_lock(&ctx->lock);
+    if (rc == QKS_OK)
+        p->keys_fetched++;
+    else
+        p->key_failures++;
+    qks_unlock(&ctx->lock);
+    if (rc != QKS_OK)
+        return rc;
+    if (key == NULL || key->len == 0) {
+        qks_key_free(key);
+        return qks_set_error(QKS_ERR_INTERNAL, "QKD driver %s returned a malformed key",
+                             ctx->driver);
+    }
+    snprintf(key->key_id, sizeof(key->key_id), "%s", key_id);
+    snprintf(key->peer, sizeof(key->peer), "%s", peer);
+    *out = key;
+    return QKS_OK;
+}

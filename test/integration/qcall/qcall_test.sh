@@ -1,0 +1,118 @@
+#!/bin/bash
+# Integration tests of examples/qcall: real calls between two processes on loopback, each
+# configured only by OPENSSL_CONF (the files `qkey sim init` / `qkey-kme-sim init` write).
+# Usage: qcall_test.sh CASE QCALL QKEY KMESIM MODULESDIR
+#   CASE: x25519 | sim | refused | kme       (QKEY/KMESIM may be "" when not built)
+# Exit 0 pass, 1 fail, 77 skipped (with the reason printed).
+set -u
+case_=$1 QCALL=$2 QKEY=${3:-} KMESIM=${4:-} MODDIR=${5:-}
+T=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+
+fail() { echo "FAIL: $*"; echo "--- caller"; cat "$T/caller.out" 2>/dev/null; echo "--- callee"; cat "$T/callee.out" 2>/dev/null; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+
+# run_call CALLEE_CNF CALLER_CNF CALLS [caller options...]: one callee answering CALLS calls, one
+# caller placing them; exit codes in $callee_rc / $caller_rc, output in $T/callee.out, caller.out.
+run_call() {
+  local ccnf=$1 rcnf=$2 calls=$3; shift 3
+  rm -f "$T/port"
+  OPENSSL_CONF=$ccnf timeout 60 "$QCALL" callee --calls "$calls" --port-file "$T/port" \
+    "${CALLEE_ARGS[@]}" >"$T/callee.out" 2>&1 &
+  local pid=$! i
+  for i in $(seq 100); do [[ -s $T/port ]] && break; sleep 0.05; done
+  [[ -s $T/port ]] || fail "callee did not start"
+  OPENSSL_CONF=$rcnf timeout 60 "$QCALL" caller --port "$(cat "$T/port")" --calls "$calls" "$@" \
+    >"$T/caller.out" 2>&1
+  caller_rc=$?
+  wait $pid; callee_rc=$?
+}
+
+# check_calls N: N calls succeeded on both sides, every frame authenticated both ways, nothing
+# lost, and (with --replay-test) every call after the first rejected exactly the cross-call
+# replay by SRTP authentication and the in-call duplicate by the replay check.
+check_calls() {
+  local n=$1 frames=$2
+  [[ $caller_rc == 0 && $callee_rc == 0 ]] || fail "exit codes caller=$caller_rc callee=$callee_rc"
+  [[ $(grep -c "^callee call [0-9]*: kex=" "$T/callee.out") == "$n" ]] || fail "callee did not complete $n calls"
+  [[ $(grep -c "^caller call [0-9]*: kex=" "$T/caller.out") == "$n" ]] || fail "caller did not complete $n calls"
+  grep "^callee call" "$T/callee.out" | grep -v "sent=$frames received=$frames " && fail "callee: not every frame authenticated"
+  grep "^caller call" "$T/caller.out" | grep -v "sent=$frames received=$frames rejected=0 peer_received=$frames" && fail "caller: not every frame authenticated"
+  grep "^callee call" "$T/callee.out" | grep -v "lost=0$" && fail "frames lost"
+  return 0
+}
+check_replays() {
+  local n=$1
+  grep -q "^callee call 1: .*rejected=1 (auth=0 replay=1)" "$T/callee.out" || fail "call 1: in-call duplicate not rejected as a replay"
+  [[ $(grep "^callee call" "$T/callee.out" | grep -c "rejected=2 (auth=1 replay=1)") == $((n - 1)) ]] ||
+    fail "a frame of the previous call was not rejected by SRTP authentication in every later call"
+}
+# check_refused: the call failed at set-up on both sides, with a reason, and no media flowed.
+check_refused() {
+  [[ $caller_rc != 0 && $callee_rc != 0 ]] || fail "a call that should have been refused succeeded"
+  grep -q "^caller call 1: FAILED at set-up: .*; media frames sent=0$" "$T/caller.out" || fail "caller: no set-up failure with a reason, or media was sent"
+  grep -q "^callee call 1: FAILED at set-up: .*; media datagrams received=0$" "$T/callee.out" || fail "callee: no set-up failure with a reason, or media arrived"
+}
+need_qkd() {
+  [[ -n $QKEY && -x $QKEY ]] || skip "the qkey tool is not built (tools/), no simulated link"
+  [[ -n $MODDIR && -f $MODDIR/qkey.so ]] || skip "the qkey provider is not built ($MODDIR/qkey.so)"
+}
+distinct_key_ids() { # N: the callee and the caller saw the same N distinct UUID key IDs
+  local n=$1
+  grep -o "^callee call [0-9]*: kex=[^ ]* key_id=[^ ]*" "$T/callee.out" | sed 's/.*key_id=//' >"$T/ids.callee"
+  grep -o "^caller call [0-9]*: kex=[^ ]* key_id=[^ ]*" "$T/caller.out" | sed 's/.*key_id=//' >"$T/ids.caller"
+  grep -qvE '^[0-9a-fA-F-]{36}$' "$T/ids.callee" && fail "a key ID is not a UUID: $(grep -vE '^[0-9a-fA-F-]{36}$' "$T/ids.callee" | head -1)"
+  cmp -s "$T/ids.callee" "$T/ids.caller" || fail "caller and callee report different key IDs"
+  [[ $(sort -u "$T/ids.callee" | wc -l) == "$n" ]] || fail "$n calls did not use $n distinct key IDs"
+}
+
+CALLEE_ARGS=()
+case $case_ in
+x25519) # the same app keyed by plain ECDH: no provider involved
+  CALLEE_ARGS=(--kex X25519)
+  run_call /dev/null /dev/null 3 --kex X25519 --frames 40 --fast --replay-test
+  check_calls 3 40; check_replays 3
+  echo "PASS: 3 X25519-keyed calls, 40 frames each way authenticated, replays rejected"
+  ;;
+sim)
+  need_qkd
+  "$QKEY" sim init "$T/link" >"$T/init.log" 2>&1 || fail "qkey sim init: $(tail -1 "$T/init.log")"
+  run_call "$T/link/sae-b.cnf" "$T/link/sae-a.cnf" 10 --frames 40 --fast --replay-test
+  check_calls 10 40; check_replays 10; distinct_key_ids 10
+  grep -q "^caller call 1: kex=X25519-QKD .*group=" "$T/caller.out" || fail "not keyed by X25519-QKD"
+  echo "PASS: 10 calls over the simulated QKD link, 10 distinct key IDs, all frames authenticated, cross-call replays rejected"
+  echo "      signalling group: $(grep -o 'group=[^ ]*' "$T/caller.out" | sort -u | tr '\n' ' ')"
+  ;;
+refused)
+  need_qkd
+  "$QKEY" sim init "$T/link" >/dev/null 2>&1 && "$QKEY" sim init "$T/other" >/dev/null 2>&1 || fail "qkey sim init"
+  # 1. The caller's own configuration does not allow the callee's SAE as a peer.
+  sed -E 's/^([[:space:]]*qkd\.peers[[:space:]]*=).*/\1 SAE_NOBODY/' "$T/link/sae-a.cnf" >"$T/denied-a.cnf"
+  grep -q "SAE_NOBODY" "$T/denied-a.cnf" || fail "no qkd.peers line in sae-a.cnf to edit"
+  run_call "$T/link/sae-b.cnf" "$T/denied-a.cnf" 1 --frames 10 --fast --groups X25519
+  check_refused; echo "peer not allowed -> $(grep -o 'FAILED at set-up: .*' "$T/caller.out" | cut -c1-200)"
+  # 2. Caller and callee on different QKD links: the key ID is unknown at the callee's end.
+  run_call "$T/other/sae-b.cnf" "$T/link/sae-a.cnf" 1 --frames 10 --fast --groups X25519
+  check_refused; echo "different link   -> $(grep -o 'FAILED at set-up: .*' "$T/callee.out" | cut -c1-200)"
+  # 3. The same with the signalling connection itself on x25519_qkd (if the config offers it).
+  run_call "$T/other/sae-b.cnf" "$T/link/sae-a.cnf" 1 --frames 10 --fast
+  check_refused; echo "different link, default groups -> $(grep -o 'FAILED at set-up: .*' "$T/caller.out" | cut -c1-160)"
+  # 4. A callee whose OPENSSL_CONF does not load the provider cannot offer X25519-QKD.
+  run_call /dev/null "$T/link/sae-a.cnf" 1 --frames 10 --fast --groups X25519
+  check_refused; grep -q "no provider offers X25519-QKD" "$T/caller.out" || fail "no clear reason without the provider"
+  echo "PASS: refused calls fail at set-up with a reason on both sides; no media flowed"
+  ;;
+kme)
+  need_qkd
+  [[ -n $KMESIM && -x $KMESIM ]] || skip "qkey-kme-sim is not built (tools/kme-sim)"
+  "$KMESIM" init "$T/kme" >"$T/init.log" 2>&1 || fail "qkey-kme-sim init: $(tail -1 "$T/init.log")"
+  "$KMESIM" run "$T/kme" >"$T/kme.log" 2>&1 &
+  kpid=$!
+  sleep 1
+  kill -0 $kpid 2>/dev/null || fail "qkey-kme-sim run died: $(tail -1 "$T/kme.log")"
+  run_call "$T/kme/sae-b.cnf" "$T/kme/sae-a.cnf" 5 --frames 20 --fast --replay-test
+  check_calls 5 20; check_replays 5; distinct_key_ids 5
+  echo "PASS: 5 calls keyed through the ETSI 014 KME pair, 5 distinct key IDs, all frames authenticated"
+  ;;
+*) echo "unknown case $case_"; exit 2 ;;
+esac

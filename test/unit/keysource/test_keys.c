@@ -1,0 +1,405 @@
+/* Suite "keys/sim": new/get over a real simulated link, allowlist, replay, cross-link, wrong
+ * SAE, concurrency, exhaustion policy. */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+static const char *link_a;
+
+static int setup(void)
+{
+    link_a = tu_tmpdir();
+    return 0;
+}
+
+static void test_new_get_once(void)
+{
+    QKS_CTX *a = tu_sim_ctx(link_a, "SAE_A", "SAE_B", NULL);
+    QKS_CTX *b = tu_sim_ctx(link_a, "SAE_B", "SAE_A", NULL);
+    QKS_KEY *ka = NULL, *kb = NULL, *again = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &ka), QKS_OK);
+    CU_ASSERT_EQUAL(ka->len, 32);
+    CU_ASSERT(qks_valid_key_id(ka->key_id));
+    CU_ASSERT_STRING_EQUAL(ka->peer, "SAE_B");
+    CU_ASSERT_EQUAL_FATAL(qks_key_get(b, "SAE_A", ka->key_id, &kb), QKS_OK);
+    CU_ASSERT_EQUAL(kb->len, ka->len);
+    CU_ASSERT_EQUAL(qks_memcmp_ct(ka->key, kb->key, ka->len), 0);
+    CU_ASSERT_STRING_EQUAL(kb->key_id, ka->key_id);
+    CU_ASSERT_STRING_EQUAL(kb->peer, "SAE_A");
+    /* replay */
+    CU_ASSERT_EQUAL(qks_key_get(b, "SAE_A", ka->key_id, &again), QKS_ERR_KEY_UNKNOWN);
+    CU_ASSERT_PTR_NULL(again);
+    CU_ASSERT(tu_contains(qks_last_error(), ka->key_id));
+    CU_ASSERT(tu_contains(qks_last_error(), "already delivered"));
+    qks_key_free(ka);
+    qks_key_free(kb);
+    qks_ctx_free(a);
+    qks_ctx_free(b);
+}
+
+static void test_key_bits_and_upper_case_id(void)
+{
+    QKS_CTX *a = tu_sim_ctx(link_a, "SAE_A", "SAE_B", "qkd.key_bits", "1024", NULL);
+    QKS_CTX *b = tu_sim_ctx(link_a, "SAE_B", "SAE_A", NULL);
+    QKS_KEY *ka = NULL, *kb = NULL;
+    char upper[QKS_KEY_ID_MAX + 1];
+
+    CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &ka), QKS_OK);
+    CU_ASSERT_EQUAL(ka->len, 128);
+    for (size_t i = 0; i <= strlen(ka->key_id); i++)
+        upper[i] = (char)(ka->key_id[i] >= 'a' && ka->key_id[i] <= 'f' ? ka->key_id[i] - 32
+                                                                       : ka->key_id[i]);
+    /* the slave gets the stored length, whatever its own qkd.key_bits says */
+    CU_ASSERT_EQUAL_FATAL(qks_key_get(b, "SAE_A", upper, &kb), QKS_OK);
+    CU_ASSERT_EQUAL(kb->len, 128);
+    CU_ASSERT_EQUAL(qks_memcmp_ct(ka->key, kb->key, 128), 0);
+    qks_key_free(ka);
+    qks_key_free(kb);
+    qks_ctx_free(a);
+    qks_ctx_free(b);
+}
+
+static void test_allowlist(void)
+{
+    QKS_CTX *a = tu_sim_ctx(link_a, "SAE_A", "SAE_B", NULL);
+    QKS_KEY *k = NULL;
+
+    CU_ASSERT_EQUAL(qks_key_new(a, "SAE_EVE", &k), QKS_ERR_PEER_DENIED);
+    CU_ASSERT_PTR_NULL(k);
+    CU_ASSERT(tu_contains(qks_last_error(), "SAE_EVE"));
+    CU_ASSERT_EQUAL(qks_key_get(a, "SAE_EVE", "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", &k),
+                    QKS_ERR_PEER_DENIED);
+    CU_ASSERT(tu_contains(qks_last_error(), "SAE_EVE"));
+    CU_ASSERT_EQUAL(qks_key_new(a, "SAE B", &k), QKS_ERR_INVALID);
+    CU_ASSERT_EQUAL(qks_key_new(a, NULL, &k), QKS_ERR_INVALID);
+    CU_ASSERT_EQUAL(qks_key_get(a, "SAE_B", "../../etc/passwd", &k), QKS_ERR_INVALID);
+    CU_ASSERT_EQUAL(qks_key_get(a, "SAE_B", NULL, &k), QKS_ERR_INVALID);
+    CU_ASSERT_PTR_NULL(k);
+    qks_ctx_free(a);
+}
+
+/* Count key files (by name = key ID) in a link directory. */
+static int link_keys(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while (d != NULL && (e = readdir(d)) != NULL)
+        n += qks_valid_key_id(e->d_name);
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+static void test_cross_link_and_wrong_sae(void)
+{
+    const char *other = tu_tmpdir();
+    QKS_CTX *a = tu_sim_ctx(link_a, "SAE_A", "SAE_B SAE_X", NULL);
+    QKS_CTX *b = tu_sim_ctx(link_a, "SAE_B", "SAE_A SAE_X", NULL);
+    QKS_CTX *b_other = tu_sim_ctx(other, "SAE_B", "SAE_A", NULL);
+    QKS_CTX *x = tu_sim_ctx(link_a, "SAE_X", "SAE_A", NULL);
+    QKS_KEY *ka = NULL, *k = NULL;
+    int before;
+
+    CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &ka), QKS_OK);
+    before = link_keys(link_a);
+    /* another link knows none of the keys */
+    CU_ASSERT_EQUAL(qks_key_get(b_other, "SAE_A", ka->key_id, &k), QKS_ERR_KEY_UNKNOWN);
+    CU_ASSERT(tu_contains(qks_last_error(), other));
+    /* a third SAE on the same link may not take SAE_B's key, and does not destroy it */
+    CU_ASSERT_EQUAL(qks_key_get(x, "SAE_A", ka->key_id, &k), QKS_ERR_KEY_UNKNOWN);
+    CU_ASSERT(tu_contains(qks_last_error(), "not issued by SAE_A to SAE_X"));
+    /* the right slave naming the wrong master is refused too, without consuming */
+    CU_ASSERT_EQUAL(qks_key_get(b, "SAE_X", ka->key_id, &k), QKS_ERR_KEY_UNKNOWN);
+    CU_ASSERT_PTR_NULL(k);
+    CU_ASSERT_EQUAL(link_keys(link_a), before);
+    /* the master itself cannot fetch its own key as a slave */
+    CU_ASSERT_EQUAL(qks_key_get(a, "SAE_B", ka->key_id, &k), QKS_ERR_KEY_UNKNOWN);
+    /* and the real slave still gets it */
+    CU_ASSERT_EQUAL_FATAL(qks_key_get(b, "SAE_A", ka->key_id, &k), QKS_OK);
+    CU_ASSERT_EQUAL(qks_memcmp_ct(ka->key, k->key, ka->len), 0);
+    CU_ASSERT_EQUAL(link_keys(link_a), before - 1);
+    qks_key_free(ka);
+    qks_key_free(k);
+    qks_ctx_free(a);
+    qks_ctx_free(b);
+    qks_ctx_free(b_other);
+    qks_ctx_free(x);
+}
+
+static void test_corrupt_key_file(void)
+{
+    const char *dir = tu_tmpdir();
+    QKS_CTX *b = tu_sim_ctx(dir, "SAE_B", "SAE_A", NULL);
+    const char *id = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+    const char *bad[] = {"",
+                         "qkey-sim-key 1\nmaster SAE_A\nslave SAE_B\nkey 0g\n",
+                         "qkey-sim-key 1\nmaster SAE_A\nslave SAE_B\nkey \n",
+                         "qkey-sim-key 1\nmaster SAE_A\nslave SAE_B\nkey 0",
+                         "qkey-sim-key 2\nmaster SAE_A\nslave SAE_B\nkey 00\n",
+                         "qkey-sim-key 1\nmaster SAE A\nslave SAE_B\nkey 00\n"};
+    char path[600];
+    QKS_KEY *k = NULL;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, id);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tu_write(path, bad[i]);
+        CU_ASSERT_EQUAL(qks_key_get(b, "SAE_A", id, &k), QKS_ERR_IO);
+        CU_ASSERT(tu_contains(qks_last_error(), "corrupt"));
+        CU_ASSERT_PTR_NULL(k);
+    }
+    tu_write(path, "qkey-sim-key 1\nmaster SAE_A\nslave SAE_B\nkey 00ff\n");
+    CU_ASSERT_EQUAL_FATAL(qks_key_get(b, "SAE_A", id, &k), QKS_OK);
+    CU_ASSERT_EQUAL(k->len, 2);
+    CU_ASSERT_EQUAL(k->key[1], 0xff);
+    qks_key_free(k);
+    qks_ctx_free(b);
+}
+
+/* ---- 8 threads x 1000 new/get pairs ------------------------------------------------------ */
+#define THREADS 8
+#define PAIRS   1000
+
+typedef struct {
+    QKS_CTX *a, *b;
+    char ids[PAIRS][QKS_KEY_ID_MAX + 1];
+    unsigned char keys[PAIRS][32];
+    int failures;
+} WORK;
+
+static void *pairs(void *arg)
+{
+    WORK *w = arg;
+    for (int i = 0; i < PAIRS; i++) {
+        QKS_KEY *ka = NULL, *kb = NULL;
+        if (qks_key_new(w->a, "SAE_B", &ka) != QKS_OK ||
+            qks_key_get(w->b, "SAE_A", ka->key_id, &kb) != QKS_OK || kb->len != 32 ||
+            qks_memcmp_ct(ka->key, kb->key, 32) != 0) {
+            w->failures++;
+        } else {
+            strcpy(w->ids[i], ka->key_id);
+            memcpy(w->keys[i], ka->key, 32);
+        }
+        qks_key_free(ka);
+        qks_key_free(kb);
+    }
+    return NULL;
+}
+
+static int cmp_id(const void *x, const void *y)
+{
+    return strcmp(x, y);
+}
+
+static int cmp_key(const void *x, const void *y)
+{
+    return memcmp(x, y, 32);
+}
+
+static void test_threads_no_reuse(void)
+{
+    const char *dir = tu_tmpdir();
+    QKS_CTX *a = tu_sim_ctx(dir, "SAE_A", "SAE_B", "qkd.rate_limit", "1000000", "qkd.rate_burst",
+                            "1000000", NULL);
+    QKS_CTX *b = tu_sim_ctx(dir, "SAE_B", "SAE_A", NULL);
+    WORK *w = calloc(THREADS, sizeof(*w));
+    pthread_t t[THREADS];
+    char(*ids)[QKS_KEY_ID_MAX + 1] = calloc(THREADS * PAIRS, sizeof(*ids));
+    unsigned char(*keys)[32] = calloc(THREADS * PAIRS, sizeof(*keys));
+    int failures = 0, dup_ids = 0, dup_keys = 0;
+
+    for (int i = 0; i < THREADS; i++) {
+        w[i].a = a;
+        w[i].b = b;
+        pthread_create(&t[i], NULL, pairs, &w[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        failures += w[i].failures;
+        memcpy(ids[i * PAIRS], w[i].ids, sizeof(w[i].ids));
+        memcpy(keys[i * PAIRS], w[i].keys, sizeof(w[i].keys));
+    }
+    CU_ASSERT_EQUAL(failures, 0);
+    qsort(ids, THREADS * PAIRS, sizeof(*ids), cmp_id);
+    qsort(keys, THREADS * PAIRS, sizeof(*keys), cmp_key);
+    for (int i = 1; i < THREADS * PAIRS; i++) {
+        dup_ids += strcmp(ids[i - 1], ids[i]) == 0;
+        dup_keys += memcmp(keys[i - 1], keys[i], 32) == 0;
+    }
+    CU_ASSERT_EQUAL(dup_ids, 0);
+    CU_ASSERT_EQUAL(dup_keys, 0);
+    CU_ASSERT_EQUAL(link_keys(dir), 0); /* every key delivered and deleted */
+    qks_wipe(keys, (size_t)THREADS * PAIRS * 32);
+    qks_wipe(w, THREADS * sizeof(*w));
+    free(w);
+    free(ids);
+    free(keys);
+    qks_ctx_free(a);
+    qks_ctx_free(b);
+}
+
+/* ---- two getters racing for one key: exactly one wins ------------------------------------ */
+typedef struct {
+    QKS_CTX *b;
+    const char *id;
+    pthread_barrier_t *go;
+    int rc;
+} RACER;
+
+static void *race(void *arg)
+{
+    RACER *r = arg;
+    QKS_KEY *k = NULL;
+    pthread_barrier_wait(r->go);
+    r->rc = qks_key_get(r->b, "SAE_A", r->id, &k);
+    qks_key_free(k);
+    return NULL;
+}
+
+static void test_concurrent_getters(void)
+{
+    const char *dir = tu_tmpdir();
+    QKS_CTX *a = tu_sim_ctx(dir, "SAE_A", "SAE_B", NULL);
+    QKS_CTX *b1 = tu_sim_ctx(dir, "SAE_B", "SAE_A", NULL);
+    QKS_CTX *b2 = tu_sim_ctx(dir, "SAE_B", "SAE_A", NULL);
+    int bad = 0;
+
+    for (int round = 0; round < 100; round++) {
+        QKS_KEY *ka = NULL;
+        pthread_barrier_t go;
+        pthread_t t1, t2;
+        if (qks_key_new(a, "SAE_B", &ka) != QKS_OK) {
+            bad++;
+            continue;
+        }
+        pthread_barrier_init(&go, NULL, 2);
+        RACER r1 = {b1, ka->key_id, &go, 1}, r2 = {b2, ka->key_id, &go, 1};
+        pthread_create(&t1, NULL, race, &r1);
+        pthread_create(&t2, NULL, race, &r2);
+        pthread_join(t1, NULL);
+        pthread_join(t2, NULL);
+        pthread_barrier_destroy(&go);
+        int wins = (r1.rc == QKS_OK) + (r2.rc == QKS_OK);
+        int lost = (r1.rc == QKS_ERR_KEY_UNKNOWN) + (r2.rc == QKS_ERR_KEY_UNKNOWN);
+        bad += !(wins == 1 && lost == 1);
+        qks_key_free(ka);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    qks_ctx_free(a);
+    qks_ctx_free(b1);
+    qks_ctx_free(b2);
+}
+
+/* ---- exhaustion: qkd.sim_max_keys and qkd.on_exhausted ----------------------------------- */
+typedef struct {
+    QKS_CTX *b;
+    char id[QKS_KEY_ID_MAX + 1];
+    int rc;
+} LATE;
+
+static void *late_get(void *arg)
+{
+    LATE *l = arg;
+    QKS_KEY *k = NULL;
+    struct timespec ts = {0, 150 * 1000000};
+    nanosleep(&ts, NULL);
+    l->rc = qks_key_get(l->b, "SAE_A", l->id, &k);
+    qks_key_free(k);
+    return NULL;
+}
+
+static void test_exhaustion(void)
+{
+    const char *dir = tu_tmpdir();
+    QKS_CTX *fail = tu_sim_ctx(dir, "SAE_A", "SAE_B", "qkd.sim_max_keys", "2", NULL);
+    QKS_CTX *wait = tu_sim_ctx(dir, "SAE_A", "SAE_B", "qkd.sim_max_keys", "2", "qkd.on_exhausted",
+                               "wait", "qkd.timeout_ms", "3000", NULL);
+    QKS_CTX *shortwait = tu_sim_ctx(dir, "SAE_A", "SAE_B", "qkd.sim_max_keys", "2",
+                                    "qkd.on_exhausted", "wait", "qkd.timeout_ms", "100", NULL);
+    QKS_CTX *b = tu_sim_ctx(dir, "SAE_B", "SAE_A", NULL);
+    QKS_KEY *k1 = NULL, *k2 = NULL, *k3 = NULL;
+    LATE late = {b, "", -100};
+    pthread_t t;
+
+    CU_ASSERT_EQUAL_FATAL(qks_key_new(fail, "SAE_B", &k1), QKS_OK);
+    CU_ASSERT_EQUAL_FATAL(qks_key_new(fail, "SAE_B", &k2), QKS_OK);
+    CU_ASSERT_EQUAL(qks_key_new(fail, "SAE_B", &k3), QKS_ERR_NO_KEY);
+    CU_ASSERT(tu_contains(qks_last_error(), "qkd.sim_max_keys"));
+    uint64_t t0 = qks_now_ns();
+    CU_ASSERT_EQUAL(qks_key_new(shortwait, "SAE_B", &k3), QKS_ERR_TIMEOUT);
+    CU_ASSERT(qks_now_ns() - t0 >= 100000000ull);
+    CU_ASSERT(tu_contains(qks_last_error(), "qkd.timeout_ms"));
+    /* with wait, a key freed by the slave 150 ms later lets the master go on */
+    strcpy(late.id, k1->key_id);
+    pthread_create(&t, NULL, late_get, &late);
+    CU_ASSERT_EQUAL(qks_key_new(wait, "SAE_B", &k3), QKS_OK);
+    pthread_join(t, NULL);
+    CU_ASSERT_EQUAL(late.rc, QKS_OK);
+    qks_key_free(k1);
+    qks_key_free(k2);
+    qks_key_free(k3);
+    qks_ctx_free(fail);
+    qks_ctx_free(wait);
+    qks_ctx_free(shortwait);
+    qks_ctx_free(b);
+}
+
+/* ---- prefetch: one request, several keys, each handed out once ------------------------------ */
+static void test_prefetch(void)
+{
+    const char *dir = tu_tmpdir();
+    QKS_CTX *a = tu_sim_ctx(dir, "SAE_A", "SAE_B", "qkd.prefetch", "4", NULL);
+    QKS_CTX *b = tu_sim_ctx(dir, "SAE_B", "SAE_A", NULL);
+    QKS_KEY *k[6] = {0};
+
+    CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &k[0]), QKS_OK);
+    CU_ASSERT_EQUAL(link_keys(dir), 4); /* one request published four keys */
+    CU_ASSERT_EQUAL(a->peers[0].ncache, 3);
+    for (int i = 1; i < 4; i++)
+        CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &k[i]), QKS_OK);
+    CU_ASSERT_EQUAL(link_keys(dir), 4); /* served from the cache */
+    CU_ASSERT_EQUAL(a->peers[0].ncache, 0);
+    CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &k[4]), QKS_OK);
+    CU_ASSERT_EQUAL(link_keys(dir), 8);
+    for (int i = 0; i < 5; i++) {
+        QKS_KEY *kb = NULL;
+        for (int j = 0; j < i; j++)
+            CU_ASSERT_STRING_NOT_EQUAL(k[i]->key_id, k[j]->key_id);
+        CU_ASSERT_EQUAL(qks_key_get(b, "SAE_A", k[i]->key_id, &kb), QKS_OK);
+        CU_ASSERT(kb != NULL && qks_memcmp_ct(kb->key, k[i]->key, 32) == 0);
+        qks_key_free(kb);
+    }
+    for (int i = 0; i < 5; i++)
+        qks_key_free(k[i]);
+    qks_ctx_free(a); /* frees the three cached keys */
+    qks_ctx_free(b);
+
+    /* with a store bound below the batch size, a request for one key still succeeds */
+    a = tu_sim_ctx(dir, "SAE_A", "SAE_B", "qkd.prefetch", "8", "qkd.sim_max_keys", "5", NULL);
+    CU_ASSERT_EQUAL(qks_key_new(a, "SAE_B", &k[5]), QKS_OK); /* 3 waiting: 8 > 5, 1 fits */
+    qks_key_free(k[5]);
+    qks_ctx_free(a);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    CU_pSuite s = CU_add_suite("keys/sim", setup, NULL);
+    CU_add_test(s, "new then get once; replay refused", test_new_get_once);
+    CU_add_test(s, "key_bits 1024, upper-case key ID", test_key_bits_and_upper_case_id);
+    CU_add_test(s, "allowlist and malformed input", test_allowlist);
+    CU_add_test(s, "cross-link and wrong SAE refused, key kept", test_cross_link_and_wrong_sae);
+    CU_add_test(s, "corrupt key file is an error", test_corrupt_key_file);
+    CU_add_test(s, "8 threads x 1000 pairs, nothing reused", test_threads_no_reuse);
+    CU_add_test(s, "two getters race: exactly one wins", test_concurrent_getters);
+    CU_add_test(s, "exhaustion: fail, wait, timeout", test_exhaustion);
+    CU_add_test(s, "prefetch", test_prefetch);
+    return tu_run();
+}
