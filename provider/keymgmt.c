@@ -87,7 +87,8 @@ static int set_encoded_pub(QKP_KEY *key, const unsigned char *in, size_t len)
     }
     EVP_PKEY_free(key->peer);
     key->peer = peer;
-    memcpy(key->pub, w.classical, w.classical_len);
+    if (w.classical_len > 0)
+        memcpy(key->pub, w.classical, w.classical_len);
     memcpy(key->sae_id, w.sae_id, sizeof(key->sae_id));
     key->has_pub = 1;
     key->has_priv = 0;

@@ -4,14 +4,23 @@
 # load an ASan-built qkey.so with the sanitizer runtimes preloaded.
 set -u
 T=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; [[ -n ${KEEP:-} ]] || rm -rf "$T"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 pass() { echo "ok: $*"; }
 if [[ ${SAN:-OFF} == ON ]]; then
-  export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-  export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
-  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  # only the openssl processes get the runtimes (python, awk, sed would only be slowed down),
+  # through a wrapper first on PATH so `timeout openssl ...` gets it too; leak detection is off
+  # for openssl itself, which does not free everything at exit
+  mkdir -p "$T/bin"
+  cat >"$T/bin/openssl" <<WRAP
+#!/bin/sh
+LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \\
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \\
+exec $(command -v openssl) "\$@"
+WRAP
+  chmod +x "$T/bin/openssl"
+  PATH=$T/bin:$PATH
 fi
 
 # Servers read stdin from a FIFO that stays open (s_server quits on EOF) until the test ends.

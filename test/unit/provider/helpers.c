@@ -4,12 +4,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 
 const char *qkt_provider_path;
 char qkt_dir[256];
+
+void qkt_pin_module(void)
+{
+    /* a deliberate, never-closed reference: RTLD_NODELETE keeps the mapping */
+    (void)dlopen(qkt_provider_path, RTLD_NOW | RTLD_NODELETE);
+}
 
 int qkt_setup_dir(void)
 {

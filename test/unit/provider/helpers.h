@@ -11,6 +11,9 @@
 extern const char *qkt_provider_path; /* argv[1] */
 extern char qkt_dir[256];             /* the temporary link directory */
 
+/* Keep qkey.so mapped after OpenSSL unloads it, so sanitizer reports at exit name its
+ * functions (diagnostics only; OpenSSL loads it by path as usual). */
+void qkt_pin_module(void);
 /* Make the temporary directory (once). */
 int qkt_setup_dir(void);
 /* Remove it. */

@@ -383,6 +383,7 @@ int main(int argc, char **argv)
         return 2;
     }
     qkt_provider_path = argv[1];
+    qkt_pin_module();
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     s = CU_add_suite("provider_kem", suite_init, suite_clean);

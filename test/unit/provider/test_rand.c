@@ -136,6 +136,7 @@ int main(int argc, char **argv)
         return 2;
     }
     qkt_provider_path = argv[1];
+    qkt_pin_module();
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     s = CU_add_suite("provider_rand", suite_init, suite_clean);
