@@ -82,9 +82,6 @@ static int ctx_read_qkd_config(QKS_CTX *ctx)
                                   &v)) != QKS_OK)
         return rc;
     ctx->rate_burst = (double)v;
-    if ((rc = qks_config_get_long(cfg, "qkd.prefetch", 1, 1, QKS_PREFETCH_MAX, &v)) != QKS_OK)
-        return rc;
-    ctx->prefetch = (size_t)v;
     if (exhausted == NULL || strcmp(exhausted, "fail") == 0)
         ctx->on_exhausted = QKS_EXHAUSTED_FAIL;
     else if (strcmp(exhausted, "wait") == 0)
@@ -134,7 +131,7 @@ int qks_ctx_new(const QKS_CONFIG *cfg, QKS_CTX **out)
     }
     if ((rc = qks_config_copy(ctx->cfg, cfg)) != QKS_OK)
         goto err;
-    atomic_init(&ctx->pid, (int)getpid());
+    atomic_init(&ctx->pid, qks_getpid());
     atomic_init(&ctx->fork_handler, 0);
     if ((rc = ctx_read_qkd_config(ctx)) != QKS_OK)
         goto err;
@@ -165,13 +162,10 @@ void qks_ctx_free(QKS_CTX *ctx)
 {
     if (ctx == NULL)
         return;
-    qks_ctx_drop_cache(ctx);
     if (ctx->qkd != NULL)
         ctx->qkd->meth->close(ctx->qkd);
     qhw_rng_free(ctx->rng);
     qks_config_free(ctx->cfg);
-    for (size_t i = 0; i < ctx->npeers; i++)
-        free(ctx->peers[i].cache);
     free(ctx->peers);
     free(ctx);
 }
@@ -206,16 +200,6 @@ QKS_PEER *qks_ctx_peer(const QKS_CTX *ctx, const char *sae_id)
     return NULL;
 }
 
-void qks_ctx_drop_cache(QKS_CTX *ctx)
-{
-    for (size_t i = 0; i < ctx->npeers; i++) {
-        QKS_PEER *p = &ctx->peers[i];
-        for (size_t j = 0; j < p->ncache; j++)
-            qks_key_free(p->cache[j]);
-        p->ncache = 0;
-    }
-}
-
 int qks_peer_allowed(const QKS_CTX *ctx, const char *peer)
 {
     return qks_ctx_peer(ctx, peer) != NULL;
@@ -228,7 +212,7 @@ int qks_peer_allowed(const QKS_CTX *ctx, const char *peer)
  */
 void qks_ctx_check_fork(QKS_CTX *ctx)
 {
-    int me = (int)getpid();
+    int me = qks_getpid();
 
     if (atomic_load_explicit(&ctx->pid, memory_order_acquire) == me)
         return;
@@ -242,11 +226,8 @@ void qks_ctx_check_fork(QKS_CTX *ctx)
         if (atomic_compare_exchange_strong(&ctx->fork_handler, &h, me))
             break;
     }
-    /* The child may have inherited ctx->lock held by a parent thread: qks_lock takes it over.
-     * Prefetched keys belong to the parent (and read as zeros here): never hand them out. */
-    qks_lock(&ctx->lock);
-    qks_ctx_drop_cache(ctx);
-    qks_unlock(&ctx->lock);
+    /* The drivers drop what belongs to the parent (connections, prefetched keys). The child may
+     * have inherited ctx->lock held by a parent thread: qks_lock takes it over. */
     if (ctx->qkd != NULL && ctx->qkd->meth->after_fork != NULL)
         ctx->qkd->meth->after_fork(ctx->qkd);
     if (ctx->rng != NULL)

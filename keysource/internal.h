@@ -23,12 +23,10 @@
  */
 typedef struct {
     atomic_int owner; /* 0 = free, else the pid of the holding process */
-} QKS_LOCK;
+} QKS_LOCK;           /* zero-initialised = unlocked (static storage or calloc) */
 
-#define QKS_LOCK_INIT                                                                              \
-    {                                                                                              \
-        0                                                                                          \
-    }
+/* This process's pid without a system call per check (cached in a wipe-on-fork page). */
+int qks_getpid(void);
 void qks_lock(QKS_LOCK *l);
 void qks_unlock(QKS_LOCK *l);
 
@@ -69,8 +67,6 @@ typedef struct {
 
 void qks_secmem_stats(QKS_SECMEM_STATS *out);
 
-#define QKS_PREFETCH_MAX 64 /* qkd.prefetch bound: keys per enc_keys request */
-
 /* ---- context ----------------------------------------------------------------------------- */
 typedef enum { QKS_EXHAUSTED_FAIL = 0, QKS_EXHAUSTED_WAIT = 1 } QKS_EXHAUSTED_POLICY;
 
@@ -86,8 +82,6 @@ typedef struct {
     uint64_t keys_fetched; /* qks_key_get successes (we are slave) */
     uint64_t key_failures; /* driver failures on new/get */
     uint64_t rate_limited; /* qks_key_new refused by the rate limit */
-    QKS_KEY **cache;       /* qkd.prefetch: keys fetched ahead, oldest first; per process */
-    size_t ncache, cache_cap;
 } QKS_PEER;
 
 struct qks_ctx_st {
@@ -107,15 +101,11 @@ struct qks_ctx_st {
     double rate_limit; /* keys per second per peer */
     double rate_burst; /* bucket size */
     QKS_EXHAUSTED_POLICY on_exhausted;
-    size_t prefetch; /* keys per enc_keys request (qkd.prefetch, 1 = no cache) */
     QKS_PEER *peers;
     size_t npeers;
     uint64_t denied;     /* requests for peers not in qkd.peers */
     uint64_t forks_seen; /* times this context noticed it runs in a new process */
 };
-
-/* Wipe and free every prefetched key of every peer. Caller holds ctx->lock. */
-void qks_ctx_drop_cache(QKS_CTX *ctx);
 
 /* Every entry point calls this first: in a forked child, reset drivers and per-process state. */
 void qks_ctx_check_fork(QKS_CTX *ctx);

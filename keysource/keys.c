@@ -8,9 +8,8 @@
  * A request that passes the allowlist takes a token whether or not the link then has a key, so
  * the limit also bounds the requests a remote party can make a KME serve.
  *
- * Prefetch (qkd.prefetch = N > 1): one enc_keys request asks for N keys; the first is returned
- * and the rest wait, per peer and per process, for the next qks_key_new calls (each still takes
- * a rate-limit token). A forked child drops them unused.
+ * qkd.prefetch belongs to the drivers (etsi014 fills a per-peer cache in the same KME request and
+ * drops it in after_fork); keysource asks for one key per call.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,8 +98,7 @@ static QKS_PEER *peer_check(QKS_CTX *ctx, const char *peer, int *rc)
 
     if (!qks_valid_sae_id(peer)) {
         *rc = qks_set_error(QKS_ERR_INVALID,
-                            "peer SAE ID is malformed (1-%d of A-Z a-z 0-9 . _ "
-                            ": @ -)",
+                            "peer SAE ID is malformed (1-%d of A-Z a-z 0-9 . _ : @ -)",
                             QKS_SAE_ID_MAX);
         return NULL;
     }
@@ -119,57 +117,17 @@ static QKS_PEER *peer_check(QKS_CTX *ctx, const char *peer, int *rc)
     return p;
 }
 
-/* Take the oldest prefetched key for p, or NULL. Caller holds ctx->lock. */
-static QKS_KEY *cache_pop(QKS_PEER *p)
-{
-    QKS_KEY *k;
-
-    if (p->ncache == 0)
-        return NULL;
-    k = p->cache[0];
-    memmove(p->cache, p->cache + 1, (p->ncache - 1) * sizeof(*p->cache));
-    p->ncache--;
-    return k;
-}
-
-/* Keep keys[1..n-1] for later. Caller holds ctx->lock. Returns 0 if memory ran out (the caller
- * then frees what could not be kept). */
-static size_t cache_push(QKS_PEER *p, QKS_KEY **keys, size_t n)
-{
-    size_t kept = 0;
-
-    if (p->ncache + n > p->cache_cap) {
-        size_t ncap = p->cache_cap ? p->cache_cap : 8;
-        while (ncap < p->ncache + n)
-            ncap *= 2;
-        QKS_KEY **nc = realloc(p->cache, ncap * sizeof(*nc));
-        if (nc == NULL)
-            return 0;
-        p->cache = nc;
-        p->cache_cap = ncap;
-    }
-    for (; kept < n; kept++)
-        p->cache[p->ncache++] = keys[kept];
-    return kept;
-}
-
-/* One enc_keys request of up to ctx->prefetch keys, with the exhaustion policy. */
-static int fetch_batch(QKS_CTX *ctx, const char *peer, QKS_KEY **batch, size_t *n)
+/* One enc_keys request for one key, with the exhaustion policy. */
+static int fetch_key(QKS_CTX *ctx, const char *peer, QKS_KEY **key)
 {
     uint64_t deadline = qks_now_ns() + (uint64_t)ctx->timeout_ms * 1000000u;
     uint64_t backoff = QKS_WAIT_MIN_NS;
     int rc;
 
-    *n = ctx->prefetch;
     for (;;) {
-        rc = ctx->qkd->meth->enc_keys(ctx->qkd, peer, ctx->key_bytes, *n, batch);
-        if (rc != QKS_ERR_NO_KEY)
-            break;
-        if (*n > 1) { /* fewer keys stored than a full batch: take what one request gives */
-            *n = 1;
-            continue;
-        }
-        if (ctx->on_exhausted != QKS_EXHAUSTED_WAIT)
+        *key = NULL;
+        rc = ctx->qkd->meth->enc_keys(ctx->qkd, peer, ctx->key_bytes, 1, key);
+        if (rc != QKS_ERR_NO_KEY || ctx->on_exhausted != QKS_EXHAUSTED_WAIT)
             break;
         uint64_t now = qks_now_ns();
         if (now >= deadline)
@@ -182,24 +140,20 @@ static int fetch_batch(QKS_CTX *ctx, const char *peer, QKS_KEY **batch, size_t *
     }
     if (rc != QKS_OK)
         return rc;
-    for (size_t i = 0; i < *n; i++) {
-        if (batch[i] == NULL || batch[i]->len != ctx->key_bytes ||
-            !qks_valid_key_id(batch[i]->key_id)) {
-            for (size_t j = 0; j < *n; j++)
-                qks_key_free(batch[j]);
-            return qks_set_error(QKS_ERR_INTERNAL, "QKD driver %s returned a malformed key",
-                                 ctx->driver);
-        }
-        snprintf(batch[i]->peer, sizeof(batch[i]->peer), "%s", peer);
+    if (*key == NULL || (*key)->len != ctx->key_bytes || !qks_valid_key_id((*key)->key_id)) {
+        qks_key_free(*key);
+        *key = NULL;
+        return qks_set_error(QKS_ERR_INTERNAL, "QKD driver %s returned a malformed key",
+                             ctx->driver);
     }
+    snprintf((*key)->peer, sizeof((*key)->peer), "%s", peer);
     return QKS_OK;
 }
 
 int qks_key_new(QKS_CTX *ctx, const char *peer, QKS_KEY **out)
 {
     QKS_PEER *p;
-    QKS_KEY *key, *batch[QKS_PREFETCH_MAX] = {0};
-    size_t n = 0, kept;
+    QKS_KEY *key = NULL;
     int rc, allowed;
 
     if (out == NULL || ctx == NULL)
@@ -212,36 +166,22 @@ int qks_key_new(QKS_CTX *ctx, const char *peer, QKS_KEY **out)
     allowed = qks_bucket_take(&p->bucket, ctx->rate_limit, ctx->rate_burst, qks_now_ns());
     if (!allowed)
         p->rate_limited++;
-    key = allowed ? cache_pop(p) : NULL;
-    if (key != NULL)
-        p->keys_issued++;
     qks_unlock(&ctx->lock);
     if (!allowed)
         return qks_set_error(QKS_ERR_RATE_LIMITED,
                              "peer %s is over its key rate limit (qkd.rate_limit = %.0f keys/s, "
                              "qkd.rate_burst = %.0f)",
                              peer, ctx->rate_limit, ctx->rate_burst);
-    if (key != NULL) {
-        *out = key;
-        return QKS_OK;
-    }
-
-    rc = fetch_batch(ctx, peer, batch, &n);
+    rc = fetch_key(ctx, peer, &key);
     qks_lock(&ctx->lock);
-    if (rc == QKS_OK) {
+    if (rc == QKS_OK)
         p->keys_issued++;
-        kept = n > 1 ? cache_push(p, batch + 1, n - 1) : 0;
-    } else {
+    else
         p->key_failures++;
-        kept = 0;
-    }
     qks_unlock(&ctx->lock);
-    if (rc != QKS_OK)
-        return rc;
-    for (size_t i = 1 + kept; i < n; i++)
-        qks_key_free(batch[i]); /* no memory to keep them: wasted, never reused */
-    *out = batch[0];
-    return QKS_OK;
+    if (rc == QKS_OK)
+        *out = key;
+    return rc;
 }
 
 int qks_key_get(QKS_CTX *ctx, const char *peer, const char *key_id, QKS_KEY **out)

@@ -43,7 +43,7 @@ typedef struct {
     size_t len;
 } SM_LARGE;
 
-static QKS_LOCK sm_lock = QKS_LOCK_INIT;
+static QKS_LOCK sm_lock; /* zero: unlocked */
 static SM_PAGE *sm_pages;
 static size_t sm_npages, sm_cap_pages;
 static SM_LARGE *sm_large;
@@ -86,7 +86,7 @@ static void sm_protect(void *base, size_t len)
 /* In a forked child the pool is mapped (and zeroed by WIPEONFORK) but no longer locked. */
 static void sm_check_fork(void)
 {
-    int me = (int)getpid();
+    int me = qks_getpid();
     if (sm_pid == me)
         return;
     if (sm_pid != 0) {

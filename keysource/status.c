@@ -53,8 +53,7 @@ static json_t *peer_json(QKS_CTX *ctx, size_t i)
         set(p, "keys_issued", json_integer((json_int_t)snap.keys_issued)) != QKS_OK ||
         set(p, "keys_fetched", json_integer((json_int_t)snap.keys_fetched)) != QKS_OK ||
         set(p, "key_failures", json_integer((json_int_t)snap.key_failures)) != QKS_OK ||
-        set(p, "rate_limited", json_integer((json_int_t)snap.rate_limited)) != QKS_OK ||
-        set(p, "keys_prefetched", json_integer((json_int_t)snap.ncache)) != QKS_OK) {
+        set(p, "rate_limited", json_integer((json_int_t)snap.rate_limited)) != QKS_OK) {
         json_decref(p);
         return NULL;
     }
@@ -95,7 +94,6 @@ static int qkd_json(QKS_CTX *ctx, json_t *root)
         (rc = set(root, "on_exhausted",
                   json_string(ctx->on_exhausted == QKS_EXHAUSTED_WAIT ? "wait" : "fail"))) !=
             QKS_OK ||
-        (rc = set(root, "prefetch", json_integer((json_int_t)ctx->prefetch))) != QKS_OK ||
         (rc = set(root, "peers_denied", json_integer((json_int_t)denied))) != QKS_OK)
         return rc;
     if ((peers = json_array()) == NULL || set(root, "peers", peers) != QKS_OK)

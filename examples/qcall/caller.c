@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include "qcall.h"
 
 typedef struct {
@@ -100,7 +101,14 @@ static int place(SSL_CTX *ctx, const QCALL_KEX *kex, unsigned n, const QCALL_OPT
         goto done;
     }
     if (SSL_connect(ssl) != 1) {
+        long v = SSL_get_verify_result(ssl);
+
         qcall_ossl_err(err, sizeof(err), "TLS handshake failed");
+        if (v != X509_V_OK) {
+            size_t len = strlen(err);
+
+            snprintf(err + len, sizeof(err) - len, " (%s)", X509_verify_cert_error_string(v));
+        }
         goto done;
     }
     if ((media = qcall_media_new(&media_port, err, sizeof(err))) == NULL)

@@ -38,6 +38,7 @@ struct QCALL_MEDIA {
 };
 
 static uint8_t tone[QCALL_FRAME_SAMPLES];
+static srtp_t keepalive; /* see qcall_media_global_init */
 
 /* ITU-T G.711 mu-law encoding of one 16-bit sample. */
 static uint8_t ulaw(int sample)
@@ -57,16 +58,34 @@ static uint8_t ulaw(int sample)
     return (uint8_t) ~(sign | (exponent << 4) | mantissa);
 }
 
+static int session(srtp_t *s, int inbound, const uint8_t *master);
+
 int qcall_media_global_init(void)
 {
+    uint8_t unused[QCALL_SRTP_MASTER];
+    int ok;
+
     /* 400 Hz at 8 kHz: 20 samples a period, so every 160-sample frame is the same. */
     for (int i = 0; i < QCALL_FRAME_SAMPLES; i++)
         tone[i] = ulaw((int)(8000.0 * sin(2.0 * M_PI * 400.0 * i / 8000.0)));
-    return srtp_init() == srtp_err_status_ok;
+    if (srtp_init() != srtp_err_status_ok)
+        return 0;
+    /*
+     * libsrtp2 built on NSS (as Debian's is) initialises NSS per cipher context and shuts it
+     * down with the last one, reloading its crypto modules from disk for every call. One idle
+     * session held for the life of the process keeps the backend loaded. Its key is random
+     * and the session never sees a packet.
+     */
+    ok = RAND_bytes(unused, sizeof(unused)) == 1 && session(&keepalive, 1, unused);
+    OPENSSL_cleanse(unused, sizeof(unused));
+    return ok;
 }
 
 void qcall_media_global_done(void)
 {
+    if (keepalive != NULL)
+        srtp_dealloc(keepalive);
+    keepalive = NULL;
     (void)srtp_shutdown(); /* nothing to do about a failure at exit */
 }
 

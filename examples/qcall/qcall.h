@@ -14,7 +14,7 @@
 
 #define QCALL_MAX_MSG        8192 /* largest signalling message body */
 #define QCALL_MAX_NAME       64   /* algorithm names */
-#define QCALL_MAX_REASON     256  /* error text carried over signalling */
+#define QCALL_MAX_REASON     600  /* error text carried over signalling */
 #define QCALL_MAX_KEY_ID     128  /* printable key ID */
 #define QCALL_SRTP_KEY_LEN   32   /* AES-256-GCM master key */
 #define QCALL_SRTP_SALT_LEN  12   /* AES-GCM master salt */

@@ -37,10 +37,11 @@ typedef struct {
     unsigned eps_log2;           /* rng.eps_log2: extractor distance 2^-e */
     long timeout_ms;             /* rng.timeout_ms: longest wait for a device byte */
     /* diqrng-sim */
-    double diqrng_visibility;                  /* rng.diqrng_visibility */
-    double diqrng_efficiency;                  /* rng.diqrng_efficiency */
-    double diqrng_test_prob;                   /* rng.diqrng_test_prob */
-    long diqrng_block_rounds;                  /* rng.diqrng_block_rounds */
+    double diqrng_visibility;  /* rng.diqrng_visibility */
+    double diqrng_efficiency;  /* rng.diqrng_efficiency */
+    double diqrng_test_prob;   /* rng.diqrng_test_prob */
+    long diqrng_block_rounds;  /* rng.diqrng_block_rounds */
+    unsigned diqrng_conf_log2; /* rng.diqrng_conf_log2: the bound on S fails w.p. 2^-c */
     char toeplitz_seed_file[QHW_RNG_PATH_MAX]; /* rng.toeplitz_seed_file ("" = derive) */
 } QHW_RNG_PARAMS;
 
@@ -127,5 +128,43 @@ int qhw_conditioner_new(QHW_CONDITIONER **out);
 void qhw_conditioner_free(QHW_CONDITIONER *c);
 /* out[32] = SHA-256(in[0..n)) in the conditioner's private OSSL_LIB_CTX */
 int qhw_condition(QHW_CONDITIONER *c, const unsigned char *in, size_t n, unsigned char out[32]);
+
+/* ---- Toeplitz extractor (toeplitz.c) ----------------------------------------------------- */
+typedef struct qhw_toeplitz_st QHW_TOEPLITZ;
+
+/* Seed bytes for an n-bit input and up to m_max output bits: ceil((n + m_max - 1) / 8). */
+size_t qhw_toeplitz_seed_bytes(size_t n, size_t m_max);
+/* An extractor for n input bits (n >= 128) and up to m_max <= n output bits. The seed is
+ * copied; it is public (not secret) but must be independent of the inputs. */
+int qhw_toeplitz_new(size_t n, size_t m_max, const unsigned char *seed, size_t seed_bytes,
+                     QHW_TOEPLITZ **out);
+void qhw_toeplitz_free(QHW_TOEPLITZ *t);
+/* out[0 .. ceil(m/8)) = first m bits of T x, x = the n bits of in (bit j = in[j/8] >> j%8). */
+int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, unsigned char *out);
+/* Select the PCLMULQDQ kernel (on = 1) or the portable one; returns 1 if the request holds. */
+int qhw_toeplitz_use_pclmul(QHW_TOEPLITZ *t, int on);
+int qhw_cpu_has_pclmul(void);
+/* Plain O(nm) definition, for tests. */
+void qhw_toeplitz_reference(const unsigned char *seed, size_t n, size_t m, const unsigned char *in,
+                            unsigned char *out);
+/* Leftover hash lemma output length: floor(k - 2 * eps_log2), 0 if not positive. */
+size_t qhw_lhl_output_bits(double min_entropy_bits, unsigned eps_log2);
+
+/* ---- rng.extractor = toeplitz on sim/device (rng_toeplitz.c) ---------------------------- */
+#define QHW_TZ_SAMPLES 1024 /* 8-bit samples per Toeplitz block */
+typedef struct qhw_rng_tz_st QHW_RNG_TZ;
+
+int qhw_rng_tz_new(const QHW_RNG_PARAMS *p, double min_entropy, QHW_RNG_TZ **out);
+void qhw_rng_tz_free(QHW_RNG_TZ *z);
+/* Seed bytes still needed (0 once seeded). */
+size_t qhw_rng_tz_seed_bytes(const QHW_RNG_TZ *z);
+int qhw_rng_tz_set_seed(QHW_RNG_TZ *z, const unsigned char *seed);
+/* QHW_TZ_SAMPLES tested samples -> *out_len full-entropy bytes in out (<= 1024); stage is
+ * scratch of 1024 bytes. */
+int qhw_rng_tz_block(QHW_RNG_TZ *z, QHW_CONDITIONER *c, const unsigned char *samples,
+                     unsigned char *stage, unsigned char *out, size_t *out_len);
+int qhw_rng_tz_status(const QHW_RNG_TZ *z, json_t *o);
+/* Read exactly len bytes of rng.toeplitz_seed_file (QKS_ERR_CONFIG naming it otherwise). */
+int qhw_rng_read_seed_file(const char *path, unsigned char *seed, size_t len, const char *why);
 
 #endif /* QKEY_HWDRV_RNG_INTERNAL_H */

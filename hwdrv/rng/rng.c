@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "qkey/secmem.h"
-#include "internal.h"
+#include "diqrng.h"
 
 #define OUTBUF          4096  /* buffered conditioned output */
 #define RAWBUF          65536 /* raw samples per batch */
@@ -31,16 +31,21 @@
 typedef enum { ST_OK = 0, ST_INTERMITTENT, ST_PERMANENT } HEALTH_STATE;
 
 typedef struct {
-    uint64_t alive;            /* 1 here; 0 in a forked child (MADV_WIPEONFORK) */
-    unsigned char out[OUTBUF]; /* conditioned output; bytes [OUTBUF - avail, OUTBUF) unread */
-    unsigned char raw[RAWBUF]; /* raw samples in flight */
+    uint64_t alive;               /* 1 here; 0 in a forked child (MADV_WIPEONFORK) */
+    unsigned char out[OUTBUF];    /* conditioned output; bytes [OUTBUF - avail, OUTBUF) unread */
+    unsigned char raw[RAWBUF];    /* raw samples in flight */
+    unsigned char tz_stage[1024]; /* Toeplitz output before SHA-256 */
+    unsigned char tz_out[1024];   /* conditioned output of one Toeplitz block */
 } SECRET;
 
 struct qhw_rng_st {
     pthread_mutex_t lock;
     QHW_RNG_PARAMS p;
-    QHW_RNG_SOURCE *src;
+    QHW_RNG_SOURCE *src; /* sim/device: raw samples (NULL for DIQRNG: the engine owns its source) */
+    QHW_DIQ *diq;        /* diqrng/diqrng-sim: the Bell-test engine */
     QHW_CONDITIONER *cond;
+    QHW_RNG_TZ *tz;  /* rng.extractor = toeplitz on sim/device, else NULL */
+    size_t tz_avail; /* unread bytes at the end of sec->tz_out */
     QHW_HEALTH health;
     SECRET *sec;
     size_t avail;
@@ -80,27 +85,31 @@ int qhw_rng_open(const QKS_CONFIG *cfg, QHW_RNG **out)
     pthread_mutex_init(&rng->lock, NULL);
     if ((rc = qhw_rng_params_load(cfg, &rng->p)) != QKS_OK)
         goto err;
-    switch (rng->p.kind) {
-    case QHW_SRC_SIM:
-        rc = qhw_rng_sim_open(&rng->p, &rng->src);
-        break;
-    case QHW_SRC_DEVICE:
-        rc = qhw_rng_device_open(&rng->p, &rng->src);
-        break;
-    default:
-        rc = qks_set_error(QKS_ERR_UNSUPPORTED, "rng.source = %s: not built in this version",
-                           source_name(&rng->p));
+    if (rng->p.kind == QHW_SRC_DIQRNG || rng->p.kind == QHW_SRC_DIQRNG_SIM) {
+        QHW_RNG_SOURCE *stream = NULL;
+        rc = rng->p.kind == QHW_SRC_DIQRNG ? qhw_rng_device_open(&rng->p, &stream)
+                                           : qhw_diq_sim_open(&rng->p, &stream);
+        if (rc != QKS_OK || (rc = qhw_diq_new(&rng->p, stream, &rng->diq)) != QKS_OK)
+            goto err;
+    } else {
+        rc = rng->p.kind == QHW_SRC_SIM ? qhw_rng_sim_open(&rng->p, &rng->src)
+                                        : qhw_rng_device_open(&rng->p, &rng->src);
+        if (rc != QKS_OK)
+            goto err;
+        rng->min_entropy =
+            rng->p.min_entropy_set ? rng->p.min_entropy : rng->src->default_min_entropy;
+        double h_sample = rng->min_entropy * rng->src->sample_bits;
+        if ((rc = qhw_health_init(&rng->health, h_sample, rng->src->sample_bits,
+                                  rng->p.alpha_log2)) != QKS_OK) {
+            rc = qks_set_error(QKS_ERR_CONFIG, "rng.min_entropy = %g: out of range",
+                               rng->min_entropy);
+            goto err;
+        }
+        rng->samples_per_block = (unsigned)ceil(BLOCK_ENTROPY / h_sample - 1e-9);
+        if (rng->p.extractor == QHW_EXT_TOEPLITZ &&
+            (rc = qhw_rng_tz_new(&rng->p, rng->min_entropy, &rng->tz)) != QKS_OK)
+            goto err;
     }
-    if (rc != QKS_OK)
-        goto err;
-    rng->min_entropy = rng->p.min_entropy_set ? rng->p.min_entropy : rng->src->default_min_entropy;
-    double h_sample = rng->min_entropy * rng->src->sample_bits;
-    if ((rc = qhw_health_init(&rng->health, h_sample, rng->src->sample_bits, rng->p.alpha_log2)) !=
-        QKS_OK) {
-        rc = qks_set_error(QKS_ERR_CONFIG, "rng.min_entropy = %g: out of range", rng->min_entropy);
-        goto err;
-    }
-    rng->samples_per_block = (unsigned)ceil(BLOCK_ENTROPY / h_sample - 1e-9);
     if ((rc = qhw_conditioner_new(&rng->cond)) != QKS_OK)
         goto err;
     if ((rng->sec = qks_secure_alloc(sizeof(SECRET))) == NULL) {
@@ -122,6 +131,8 @@ void qhw_rng_free(QHW_RNG *rng)
         return;
     if (rng->src != NULL)
         rng->src->meth->free(rng->src);
+    qhw_diq_free(rng->diq);
+    qhw_rng_tz_free(rng->tz);
     qhw_conditioner_free(rng->cond);
     qks_secure_free(rng->sec, sizeof(SECRET));
     pthread_mutex_destroy(&rng->lock);
@@ -135,10 +146,15 @@ static void check_fork(QHW_RNG *rng)
     if (rng->sec->alive != 0)
         return;
     rng->avail = 0;
+    rng->tz_avail = 0;
     qks_wipe(rng->sec, sizeof(SECRET));
     rng->sec->alive = 1;
     rng->forks++;
     qhw_health_reset(&rng->health);
+    if (rng->diq != NULL) {
+        qhw_diq_after_fork(rng->diq);
+        return;
+    }
     if (rng->src->meth->after_fork(rng->src) != QKS_OK && rng->state == ST_OK) {
         /* a source that cannot re-seed must not emit its parent's stream */
         rng->state = ST_PERMANENT;
@@ -184,7 +200,9 @@ static void drop_output(QHW_RNG *rng)
 {
     qks_wipe(rng->sec->out, OUTBUF);
     qks_wipe(rng->sec->raw, RAWBUF);
+    qks_wipe(rng->sec->tz_out, sizeof(rng->sec->tz_out));
     rng->avail = 0;
+    rng->tz_avail = 0;
 }
 
 /* Start-up (first use) or recovery (after an intermittent failure) test: SP 800-90B 4.3 runs
@@ -227,6 +245,8 @@ static int latched_error(QHW_RNG *rng)
                              "RNG %s: %s (intermittent: the next request "
                              "re-runs the start-up test)",
                              source_name(&rng->p), rng->last_failure);
+    if (rng->diq != NULL)
+        return qhw_diq_state(rng->diq);
     if (rng->src->eof_latched)
         return qks_set_error(QKS_ERR_DEVICE,
                              "RNG device %s: end of file (replay file "
@@ -235,30 +255,38 @@ static int latched_error(QHW_RNG *rng)
     return QKS_OK;
 }
 
-/* n (a multiple of BLOCK) conditioned bytes into dst. */
-static int produce(QHW_RNG *rng, unsigned char *dst, size_t n)
+/* Read n raw samples into sec->raw and run the continuous tests over them; a failure latches
+ * "intermittent" and drops every buffered byte. */
+static int read_tested(QHW_RNG *rng, size_t n)
 {
-    const size_t spb = rng->samples_per_block;
-    const size_t max_blocks = RAWBUF / spb;
+    size_t at;
+    unsigned count;
+    int rc;
+
+    if ((rc = rng->src->meth->read(rng->src, rng->sec->raw, n)) != QKS_OK)
+        return rc;
+    QHW_HEALTH_RESULT r = qhw_health_run(&rng->health, rng->sec->raw, n, &at, &count);
+    if (r != QHW_HEALTH_PASS) {
+        describe_failure(rng, "continuous test", r, count);
+        rng->state = ST_INTERMITTENT;
+        rng->intermittent_failures++;
+        drop_output(rng);
+        return qks_set_error(QKS_ERR_HEALTH, "RNG %s: %s", source_name(&rng->p), rng->last_failure);
+    }
+    return QKS_OK;
+}
+
+/* n (a multiple of BLOCK) SHA-256-conditioned bytes into dst. */
+static int produce_sha(QHW_RNG *rng, unsigned char *dst, size_t n)
+{
+    const size_t spb = rng->samples_per_block, max_blocks = RAWBUF / spb;
     int rc;
 
     while (n > 0) {
         size_t blocks = n / BLOCK < max_blocks ? n / BLOCK : max_blocks;
-        size_t at;
-        unsigned count;
 
-        if ((rc = rng->src->meth->read(rng->src, rng->sec->raw, blocks * spb)) != QKS_OK)
+        if ((rc = read_tested(rng, blocks * spb)) != QKS_OK)
             return rc;
-        QHW_HEALTH_RESULT r =
-            qhw_health_run(&rng->health, rng->sec->raw, blocks * spb, &at, &count);
-        if (r != QHW_HEALTH_PASS) {
-            describe_failure(rng, "continuous test", r, count);
-            rng->state = ST_INTERMITTENT;
-            rng->intermittent_failures++;
-            drop_output(rng);
-            return qks_set_error(QKS_ERR_HEALTH, "RNG %s: %s", source_name(&rng->p),
-                                 rng->last_failure);
-        }
         for (size_t b = 0; b < blocks; b++)
             if ((rc = qhw_condition(rng->cond, rng->sec->raw + b * spb, spb, dst + b * BLOCK)) !=
                 QKS_OK)
@@ -268,6 +296,69 @@ static int produce(QHW_RNG *rng, unsigned char *dst, size_t n)
         n -= blocks * BLOCK;
     }
     return QKS_OK;
+}
+
+/* n bytes through Toeplitz + SHA-256 (rng_toeplitz.c); a block's leftover is kept for the
+ * next call in sec->tz_out. */
+static int produce_tz(QHW_RNG *rng, unsigned char *dst, size_t n)
+{
+    int rc;
+
+    while (n > 0) {
+        if (rng->tz_avail == 0) {
+            size_t got = 0;
+            if ((rc = read_tested(rng, QHW_TZ_SAMPLES)) != QKS_OK)
+                return rc;
+            rc = qhw_rng_tz_block(rng->tz, rng->cond, rng->sec->raw, rng->sec->tz_stage,
+                                  rng->sec->tz_out, &got);
+            qks_wipe(rng->sec->raw, QHW_TZ_SAMPLES);
+            if (rc != QKS_OK)
+                return rc;
+            /* keep the block's output at the end of tz_out, as for sec->out */
+            memmove(rng->sec->tz_out + sizeof(rng->sec->tz_out) - got, rng->sec->tz_out, got);
+            rng->tz_avail = got;
+        }
+        size_t take = n < rng->tz_avail ? n : rng->tz_avail;
+        unsigned char *from = rng->sec->tz_out + sizeof(rng->sec->tz_out) - rng->tz_avail;
+        memcpy(dst, from, take);
+        qks_wipe(rng->sec->tz_out, sizeof(rng->sec->tz_out) - rng->tz_avail + take);
+        rng->tz_avail -= take;
+        dst += take;
+        n -= take;
+    }
+    return QKS_OK;
+}
+
+/* The Toeplitz seed, when not from a file: the source's first SHA-256-conditioned output after
+ * its start-up test; these bytes are never handed out. */
+static int derive_tz_seed(QHW_RNG *rng)
+{
+    size_t need = qhw_rng_tz_seed_bytes(rng->tz), len = (need + BLOCK - 1) / BLOCK * BLOCK;
+    unsigned char *seed;
+    int rc;
+
+    if (need == 0)
+        return QKS_OK;
+    if ((seed = qks_secure_alloc(len)) == NULL)
+        return qks_set_error(QKS_ERR_NOMEM, "RNG: no memory for the Toeplitz seed");
+    if ((rc = produce_sha(rng, seed, len)) == QKS_OK)
+        rc = qhw_rng_tz_set_seed(rng->tz, seed);
+    qks_secure_free(seed, len);
+    return rc;
+}
+
+/* n (a multiple of BLOCK) full-entropy bytes into dst. */
+static int produce(QHW_RNG *rng, unsigned char *dst, size_t n)
+{
+    int rc;
+
+    if (rng->diq != NULL)
+        return qhw_diq_produce(rng->diq, dst, n);
+    if (rng->tz == NULL)
+        return produce_sha(rng, dst, n);
+    if ((rc = derive_tz_seed(rng)) != QKS_OK)
+        return rc;
+    return produce_tz(rng, dst, n);
 }
 
 int qhw_rng_generate(QHW_RNG *rng, unsigned char *out, size_t len)
@@ -280,7 +371,10 @@ int qhw_rng_generate(QHW_RNG *rng, unsigned char *out, size_t len)
         return qks_set_error(QKS_ERR_INVALID, "qhw_rng_generate: NULL argument");
     pthread_mutex_lock(&rng->lock);
     check_fork(rng);
-    if ((rc = latched_error(rng)) == QKS_ERR_HEALTH || (rc == QKS_OK && !rng->started))
+    rc = latched_error(rng);
+    if (rng->diq != NULL && rc == QKS_ERR_ENTROPY)
+        rc = QKS_OK; /* a refused block is not latched: the next block is judged afresh */
+    else if (rng->diq == NULL && (rc == QKS_ERR_HEALTH || (rc == QKS_OK && !rng->started)))
         rc = startup_test(rng);
     while (rc == QKS_OK && len > 0) {
         if (rng->avail > 0) {
@@ -327,24 +421,16 @@ int qhw_rng_state(QHW_RNG *rng)
 unsigned qhw_rng_strength(const QHW_RNG *rng)
 {
     (void)rng;
-    return 256; /* SHA-256 vetted conditioning with >= 320 bits of input min-entropy */
+    /* SHA-256 vetted conditioning with >= 320 bits of input min-entropy; for DIQRNG, Toeplitz
+     * output within 2^-eps_log2 (<= 2^-32) of uniform: full entropy as SP 800-90C defines it */
+    return 256;
 }
 
-int qhw_rng_status(QHW_RNG *rng, json_t *out)
+/* Health-test and conditioning figures of the SP 800-90B path (sim, device:). */
+static void status_90b(QHW_RNG *rng, json_t *out)
 {
     const QHW_HEALTH *h = &rng->health;
-    static const char *const states[] = {"ok", "intermittent failure", "permanent failure"};
 
-    if (rng == NULL || out == NULL)
-        return qks_set_error(QKS_ERR_INVALID, "qhw_rng_status: NULL");
-    pthread_mutex_lock(&rng->lock);
-    check_fork(rng);
-    json_object_set_new(out, "source", json_string(source_name(&rng->p)));
-    json_object_set_new(out, "health",
-                        json_string(!rng->started && rng->state == ST_OK ? "start-up test pending"
-                                                                         : states[rng->state]));
-    if (rng->last_failure[0] != '\0')
-        json_object_set_new(out, "last_failure", json_string(rng->last_failure));
     json_object_set_new(out, "min_entropy_per_bit", json_real(rng->min_entropy));
     json_object_set_new(out, "sample_bits", json_integer(rng->src->sample_bits));
     json_object_set_new(out, "min_entropy_per_sample", json_real(h->h_sample));
@@ -358,10 +444,12 @@ int qhw_rng_status(QHW_RNG *rng, json_t *out)
     json_object_set_new(out, "intermittent_failures",
                         json_integer((json_int_t)rng->intermittent_failures));
     json_object_set_new(out, "recoveries", json_integer((json_int_t)rng->recoveries));
-    json_object_set_new(out, "conditioning", json_string("sha256 (SP 800-90B vetted)"));
-    json_object_set_new(out, "samples_per_block", json_integer(rng->samples_per_block));
-    json_object_set_new(out, "strength_bits", json_integer(qhw_rng_strength(rng)));
-    json_object_set_new(out, "bytes_out", json_integer((json_int_t)rng->bytes_out));
+    if (rng->tz != NULL) {
+        qhw_rng_tz_status(rng->tz, out);
+    } else {
+        json_object_set_new(out, "conditioning", json_string("sha256 (SP 800-90B vetted)"));
+        json_object_set_new(out, "samples_per_block", json_integer(rng->samples_per_block));
+    }
     json_object_set_new(out, "post_processed", json_boolean(rng->src->post_processed));
     if (rng->src->post_processed)
         json_object_set_new(out, "note",
@@ -369,6 +457,37 @@ int qhw_rng_status(QHW_RNG *rng, json_t *out)
                                         "health tests can only catch gross failures"));
     if (rng->src->meth->status != NULL)
         rng->src->meth->status(rng->src, out);
+}
+
+int qhw_rng_status(QHW_RNG *rng, json_t *out)
+{
+    static const char *const states[] = {"ok", "intermittent failure", "permanent failure"};
+
+    if (rng == NULL || out == NULL)
+        return qks_set_error(QKS_ERR_INVALID, "qhw_rng_status: NULL");
+    pthread_mutex_lock(&rng->lock);
+    check_fork(rng);
+    json_object_set_new(out, "source", json_string(source_name(&rng->p)));
+    if (rng->diq != NULL) {
+        int st = qhw_diq_state(rng->diq);
+        json_object_set_new(out, "health",
+                            json_string(st == QKS_OK ? "ok (certified by the Bell test)"
+                                        : st == QKS_ERR_ENTROPY
+                                            ? "last block refused: Bell bound not above 2"
+                                            : "record stream failed"));
+        json_object_set_new(out, "extractor", json_string("toeplitz"));
+        qhw_diq_status(rng->diq, out);
+    } else {
+        json_object_set_new(out, "health",
+                            json_string(!rng->started && rng->state == ST_OK
+                                            ? "start-up test pending"
+                                            : states[rng->state]));
+        if (rng->last_failure[0] != '\0')
+            json_object_set_new(out, "last_failure", json_string(rng->last_failure));
+        status_90b(rng, out);
+    }
+    json_object_set_new(out, "strength_bits", json_integer(qhw_rng_strength(rng)));
+    json_object_set_new(out, "bytes_out", json_integer((json_int_t)rng->bytes_out));
     pthread_mutex_unlock(&rng->lock);
     return QKS_OK;
 }

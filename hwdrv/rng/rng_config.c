@@ -117,16 +117,19 @@ int qhw_rng_params_load(const QKS_CONFIG *cfg, QHW_RNG_PARAMS *p)
         return qks_set_error(QKS_ERR_CONFIG, "rng.extractor = sha256: a DIQRNG source needs a "
                                              "seeded extractor (toeplitz)");
 
-    if ((rc = get_double(cfg, "rng.diqrng_visibility", 0.98, 0, 1, 1, "a visibility",
+    if ((rc = get_double(cfg, "rng.diqrng_visibility", 0.96, 0, 1, 1, "a visibility",
                          &p->diqrng_visibility)) != QKS_OK ||
         (rc = get_double(cfg, "rng.diqrng_efficiency", 1.0, 0, 1, 1, "a detection efficiency",
                          &p->diqrng_efficiency)) != QKS_OK ||
         (rc = get_double(cfg, "rng.diqrng_test_prob", 0.01, 0, 1, 0.5,
                          "a spot-checking probability", &p->diqrng_test_prob)) != QKS_OK)
         return rc;
-    if ((rc = get_long(cfg, "rng.diqrng_block_rounds", 1L << 24, 1L << 14, 1L << 30,
+    if ((rc = get_long(cfg, "rng.diqrng_block_rounds", 1L << 22, 1L << 14, 1L << 26,
                        &p->diqrng_block_rounds)) != QKS_OK)
         return rc;
+    if ((rc = get_long(cfg, "rng.diqrng_conf_log2", p->eps_log2, 20, 256, &l)) != QKS_OK)
+        return rc;
+    p->diqrng_conf_log2 = (unsigned)l;
 
     v = qks_config_get(cfg, "rng.toeplitz_seed_file");
     if (v != NULL) {

@@ -294,6 +294,16 @@ static int sim_status(QHW_QKD *drv, const char *peer, json_t *out)
     json_object_set_new(out, "keys_waiting_for_us", json_integer(from_peer));
     if (s->max_keys > 0)
         json_object_set_new(out, "max_key_count", json_integer(s->max_keys));
+    /* Who can use the link: a server that drops privileges needs it writable by its user. */
+    struct stat st;
+    if (fstat(s->dirfd, &st) == 0) {
+        char mode[8];
+        snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
+        json_object_set_new(out, "sim_link_mode", json_string(mode));
+        json_object_set_new(out, "sim_link_uid", json_integer((json_int_t)st.st_uid));
+        json_object_set_new(out, "sim_link_writable",
+                            json_boolean(faccessat(s->dirfd, ".", W_OK | X_OK, AT_EACCESS) == 0));
+    }
     return QKS_OK;
 }
 

@@ -7,6 +7,11 @@
 set -u
 case_=$1 QCALL=$2 QKEY=${3:-} KMESIM=${4:-} MODDIR=${5:-}
 T=$(mktemp -d)
+# Sanitizer build: keep modules mapped at exit (see pin_modules.c); the ASan runtime goes first.
+if [[ -n ${QCALL_PRELOAD:-} ]]; then
+  export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $QCALL_PRELOAD"
+  export ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+fi
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 
 fail() { echo "FAIL: $*"; echo "--- caller"; cat "$T/caller.out" 2>/dev/null; echo "--- callee"; cat "$T/callee.out" 2>/dev/null; exit 1; }
@@ -72,7 +77,20 @@ x25519) # the same app keyed by plain ECDH: no provider involved
   CALLEE_ARGS=(--kex X25519)
   run_call /dev/null /dev/null 3 --kex X25519 --frames 40 --fast --replay-test
   check_calls 3 40; check_replays 3
-  echo "PASS: 3 X25519-keyed calls, 40 frames each way authenticated, replays rejected"
+  # Paced media (20 ms frames, as a real call) and a verified signalling certificate.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=callee.test \
+    -keyout "$T/srv.key" -out "$T/srv.pem" >/dev/null 2>&1 || fail "openssl req"
+  CALLEE_ARGS=(--kex X25519 --cert "$T/srv.pem" --key "$T/srv.key")
+  start=$(date +%s%N)
+  run_call /dev/null /dev/null 1 --kex X25519 --frames 10 --ca "$T/srv.pem" --peer-name callee.test
+  check_calls 1 10
+  (( ($(date +%s%N) - start) / 1000000 >= 180 )) || fail "10 paced frames took less than 180 ms"
+  # The caller refuses a callee whose certificate does not verify: no call, no media.
+  run_call /dev/null /dev/null 1 --kex X25519 --frames 10 --ca "$T/srv.pem" --peer-name other.test
+  [[ $caller_rc != 0 ]] || fail "caller accepted a certificate for the wrong name"
+  grep -q "^caller call 1: FAILED at set-up: TLS handshake failed: .*; media frames sent=0$" "$T/caller.out" ||
+    fail "wrong-name certificate: no TLS failure reported"
+  echo "PASS: 3 X25519-keyed calls, 40 frames each way authenticated, replays rejected; paced call with a verified callee; wrong certificate refused"
   ;;
 sim)
   need_qkd
@@ -90,10 +108,19 @@ refused)
   sed -E 's/^([[:space:]]*qkd\.peers[[:space:]]*=).*/\1 SAE_NOBODY/' "$T/link/sae-a.cnf" >"$T/denied-a.cnf"
   grep -q "SAE_NOBODY" "$T/denied-a.cnf" || fail "no qkd.peers line in sae-a.cnf to edit"
   run_call "$T/link/sae-b.cnf" "$T/denied-a.cnf" 1 --frames 10 --fast --groups X25519
-  check_refused; echo "peer not allowed -> $(grep -o 'FAILED at set-up: .*' "$T/caller.out" | cut -c1-200)"
+  check_refused; grep -qi "peer" "$T/caller.out" || fail "the reason does not name the peer"
+  echo "peer not allowed -> $(grep -o 'FAILED at set-up: .*' "$T/caller.out" | cut -c1-200)"
   # 2. Caller and callee on different QKD links: the key ID is unknown at the callee's end.
   run_call "$T/other/sae-b.cnf" "$T/link/sae-a.cnf" 1 --frames 10 --fast --groups X25519
-  check_refused; echo "different link   -> $(grep -o 'FAILED at set-up: .*' "$T/callee.out" | cut -c1-200)"
+  check_refused; grep -qi "unknown" "$T/callee.out" || fail "the reason does not say the key is unknown"
+  echo "different link   -> $(grep -o 'FAILED at set-up: .*' "$T/callee.out" | cut -c1-200)"
+  # 2b. That call left one key on the caller's link that SAE_B never fetched: with at most one
+  #     undelivered key allowed (qkd.sim_max_keys), the link is exhausted for the next call.
+  sed -E '/^[[:space:]]*qkd\.sim_link/a qkd.sim_max_keys = 1' "$T/link/sae-a.cnf" >"$T/exhausted-a.cnf"
+  grep -q "sim_max_keys" "$T/exhausted-a.cnf" || fail "no qkd.sim_link line in sae-a.cnf"
+  run_call "$T/link/sae-b.cnf" "$T/exhausted-a.cnf" 1 --frames 10 --fast --groups X25519
+  check_refused; grep -qi "no .*key" "$T/caller.out" || fail "the reason does not say no key is available"
+  echo "link exhausted   -> $(grep -o 'FAILED at set-up: .*' "$T/caller.out" | cut -c1-200)"
   # 3. The same with the signalling connection itself on x25519_qkd (if the config offers it).
   run_call "$T/other/sae-b.cnf" "$T/link/sae-a.cnf" 1 --frames 10 --fast
   check_refused; echo "different link, default groups -> $(grep -o 'FAILED at set-up: .*' "$T/caller.out" | cut -c1-160)"

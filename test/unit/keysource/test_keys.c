@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -296,6 +298,74 @@ static void test_concurrent_getters(void)
     qks_ctx_free(b2);
 }
 
+/* ---- processes racing for the same keys: each key delivered exactly once ------------------- */
+#define RACE_KEYS  200
+#define RACE_PROCS 4
+
+static void test_processes_race(void)
+{
+    const char *dir = tu_tmpdir();
+    QKS_CTX *a = tu_sim_ctx(dir, "SAE_A", "SAE_B", NULL);
+    static char ids[RACE_KEYS][QKS_KEY_ID_MAX + 1];
+    static unsigned char keys[RACE_KEYS][32];
+    int wins[RACE_KEYS] = {0}, fds[RACE_PROCS][2], bad = 0;
+    pid_t pids[RACE_PROCS];
+
+    for (int i = 0; i < RACE_KEYS; i++) {
+        QKS_KEY *k = NULL;
+        CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &k), QKS_OK);
+        strcpy(ids[i], k->key_id);
+        memcpy(keys[i], k->key, 32);
+        qks_key_free(k);
+    }
+    for (int p = 0; p < RACE_PROCS; p++) {
+        CU_ASSERT_FATAL(pipe(fds[p]) == 0);
+        pids[p] = fork();
+        CU_ASSERT_FATAL(pids[p] >= 0);
+        if (pids[p] == 0) {
+            /* each child opens its own slave context and asks for every key, in its own order */
+            QKS_CTX *b = NULL;
+            unsigned char won[RACE_KEYS] = {0};
+            if (tu_sim_ctx_rc(&b, dir, "SAE_B", "SAE_A", NULL) != QKS_OK)
+                _exit(2);
+            for (int j = 0; j < RACE_KEYS; j++) {
+                int i = (j * (2 * p + 1) + p * 37) % RACE_KEYS;
+                QKS_KEY *k = NULL;
+                int rc = qks_key_get(b, "SAE_A", ids[i], &k);
+                if (rc == QKS_OK)
+                    won[i] = memcmp(k->key, keys[i], 32) == 0 ? 1 : 2;
+                else if (rc != QKS_ERR_KEY_UNKNOWN)
+                    won[i] = 3;
+                qks_key_free(k);
+            }
+            _exit(write(fds[p][1], won, sizeof(won)) == (ssize_t)sizeof(won) ? 0 : 1);
+        }
+        close(fds[p][1]);
+    }
+    for (int p = 0; p < RACE_PROCS; p++) {
+        unsigned char won[RACE_KEYS];
+        ssize_t got = 0, n;
+        while (got < (ssize_t)sizeof(won) &&
+               (n = read(fds[p][0], won + got, sizeof(won) - (size_t)got)) > 0)
+            got += n;
+        close(fds[p][0]);
+        waitpid(pids[p], NULL, 0);
+        CU_ASSERT_EQUAL_FATAL(got, (ssize_t)sizeof(won));
+        for (int i = 0; i < RACE_KEYS; i++) {
+            bad += won[i] > 1; /* a wrong key or an unexpected error */
+            wins[i] += won[i] == 1;
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    int once = 0;
+    for (int i = 0; i < RACE_KEYS; i++)
+        once += wins[i] == 1;
+    CU_ASSERT_EQUAL(once, RACE_KEYS);
+    CU_ASSERT_EQUAL(link_keys(dir), 0);
+    qks_wipe(keys, sizeof(keys));
+    qks_ctx_free(a);
+}
+
 /* ---- exhaustion: qkd.sim_max_keys and qkd.on_exhausted ----------------------------------- */
 typedef struct {
     QKS_CTX *b;
@@ -350,43 +420,6 @@ static void test_exhaustion(void)
     qks_ctx_free(b);
 }
 
-/* ---- prefetch: one request, several keys, each handed out once ------------------------------ */
-static void test_prefetch(void)
-{
-    const char *dir = tu_tmpdir();
-    QKS_CTX *a = tu_sim_ctx(dir, "SAE_A", "SAE_B", "qkd.prefetch", "4", NULL);
-    QKS_CTX *b = tu_sim_ctx(dir, "SAE_B", "SAE_A", NULL);
-    QKS_KEY *k[6] = {0};
-
-    CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &k[0]), QKS_OK);
-    CU_ASSERT_EQUAL(link_keys(dir), 4); /* one request published four keys */
-    CU_ASSERT_EQUAL(a->peers[0].ncache, 3);
-    for (int i = 1; i < 4; i++)
-        CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &k[i]), QKS_OK);
-    CU_ASSERT_EQUAL(link_keys(dir), 4); /* served from the cache */
-    CU_ASSERT_EQUAL(a->peers[0].ncache, 0);
-    CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &k[4]), QKS_OK);
-    CU_ASSERT_EQUAL(link_keys(dir), 8);
-    for (int i = 0; i < 5; i++) {
-        QKS_KEY *kb = NULL;
-        for (int j = 0; j < i; j++)
-            CU_ASSERT_STRING_NOT_EQUAL(k[i]->key_id, k[j]->key_id);
-        CU_ASSERT_EQUAL(qks_key_get(b, "SAE_A", k[i]->key_id, &kb), QKS_OK);
-        CU_ASSERT(kb != NULL && qks_memcmp_ct(kb->key, k[i]->key, 32) == 0);
-        qks_key_free(kb);
-    }
-    for (int i = 0; i < 5; i++)
-        qks_key_free(k[i]);
-    qks_ctx_free(a); /* frees the three cached keys */
-    qks_ctx_free(b);
-
-    /* with a store bound below the batch size, a request for one key still succeeds */
-    a = tu_sim_ctx(dir, "SAE_A", "SAE_B", "qkd.prefetch", "8", "qkd.sim_max_keys", "5", NULL);
-    CU_ASSERT_EQUAL(qks_key_new(a, "SAE_B", &k[5]), QKS_OK); /* 3 waiting: 8 > 5, 1 fits */
-    qks_key_free(k[5]);
-    qks_ctx_free(a);
-}
-
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -399,7 +432,7 @@ int main(void)
     CU_add_test(s, "corrupt key file is an error", test_corrupt_key_file);
     CU_add_test(s, "8 threads x 1000 pairs, nothing reused", test_threads_no_reuse);
     CU_add_test(s, "two getters race: exactly one wins", test_concurrent_getters);
+    CU_add_test(s, "4 processes race: each key delivered once", test_processes_race);
     CU_add_test(s, "exhaustion: fail, wait, timeout", test_exhaustion);
-    CU_add_test(s, "prefetch", test_prefetch);
     return tu_run();
 }

@@ -61,6 +61,9 @@ static void test_status_fields(void)
     CU_ASSERT_EQUAL(num(pb, "rate_limited", NULL), 1);
     CU_ASSERT_EQUAL(num(pb, "link", "stored_key_count"), 2);
     CU_ASSERT_EQUAL(num(pb, "link", "keys_waiting_for_peer"), 2);
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_object_get(pb, "link"), "sim_link_mode")), "0700");
+    CU_ASSERT(json_is_true(json_object_get(json_object_get(pb, "link"), "sim_link_writable")));
     CU_ASSERT_EQUAL(num(pc, "keys_issued", NULL), 0);
     CU_ASSERT_EQUAL(num(pc, "link", "stored_key_count"), 0);
     CU_ASSERT(json_is_object(json_object_get(j, "rng")));

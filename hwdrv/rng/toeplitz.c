@@ -1,0 +1,234 @@
+/*
+ * Toeplitz-hashing extractor: y = T x over GF(2), T the m x n Toeplitz matrix
+ * T[i][j] = s[i - j + n - 1] defined by n + m - 1 seed bits. By the leftover hash lemma, if x
+ * has min-entropy k then y (m = k - 2 log2(1/eps) bits) is eps-close to uniform.
+ *
+ * y_i is the coefficient of z^(n-1+i) in S(z) X(z), so T x is a slice of a carry-less product:
+ * schoolbook with 128-bit accumulators for small inputs, Karatsuba on 1,024-word chunks for
+ * large ones (DIQRNG blocks of millions of rounds). The 64 x 64 carry-less multiply is
+ * PCLMULQDQ when the CPU has it (checked at run time), else a portable shift-and-xor loop;
+ * both are tested equal to a plain O(nm) bit-by-bit reference.
+ * Bit order everywhere: bit j of a byte string is bit j % 8 of byte j / 8.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "qkey/secmem.h"
+#include "internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define QHW_HAVE_PCLMUL_BUILD 1
+#endif
+
+/* ---- the two kernels -------------------------------------------------------------------- */
+typedef struct {
+    uint64_t lo, hi;
+} ACC_SOFT;
+
+static inline void clmul_soft(ACC_SOFT *acc, uint64_t a, uint64_t b)
+{
+    uint64_t l = 0, h = 0;
+
+    for (unsigned i = 0; i < 64; i++) {
+        uint64_t mask = 0 - ((b >> i) & 1);
+        l ^= (a << i) & mask;
+        h ^= (i ? a >> (64 - i) : 0) & mask;
+    }
+    acc->lo ^= l;
+    acc->hi ^= h;
+}
+
+#define TK_SUFFIX _soft
+#define TK_ATTR
+#define TK_ACC ACC_SOFT
+#define TK_ZERO                                                                                    \
+    {                                                                                              \
+        0, 0                                                                                       \
+    }
+#define TK_MULACC(acc, a, b) clmul_soft(&(acc), (a), (b))
+#define TK_LO(acc)           ((acc).lo)
+#define TK_HI(acc)           ((acc).hi)
+#include "toeplitz_kernel.h"
+#undef TK_SUFFIX
+#undef TK_ATTR
+#undef TK_ACC
+#undef TK_ZERO
+#undef TK_MULACC
+#undef TK_LO
+#undef TK_HI
+
+#ifdef QHW_HAVE_PCLMUL_BUILD
+#define TK_SUFFIX _pclmul
+#define TK_ATTR   __attribute__((target("pclmul,sse4.1")))
+#define TK_ACC    __m128i
+#define TK_ZERO   _mm_setzero_si128()
+#define TK_MULACC(acc, a, b)                                                                       \
+    ((acc) = _mm_xor_si128((acc), _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)(a)),          \
+                                                       _mm_cvtsi64_si128((long long)(b)), 0)))
+#define TK_LO(acc) ((uint64_t)_mm_cvtsi128_si64(acc))
+#define TK_HI(acc) ((uint64_t)_mm_extract_epi64((acc), 1))
+#include "toeplitz_kernel.h"
+#undef TK_SUFFIX
+#undef TK_ATTR
+#undef TK_ACC
+#undef TK_ZERO
+#undef TK_MULACC
+#undef TK_LO
+#undef TK_HI
+#endif
+
+int qhw_cpu_has_pclmul(void)
+{
+#ifdef QHW_HAVE_PCLMUL_BUILD
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("pclmul");
+#else
+    return 0;
+#endif
+}
+
+/* ---- the extractor object --------------------------------------------------------------- */
+#define KARA_CHUNK 1024 /* words per Karatsuba chunk */
+#define SCHOOL_MAX 256  /* input words up to which the schoolbook slice is used */
+
+struct qhw_toeplitz_st {
+    size_t n, m_max; /* bits */
+    size_t nw;       /* input words */
+    uint64_t *sp;    /* seed words with one zero word in front: sp[b + 1] = s[b] */
+    size_t spw;
+    uint64_t *x; /* input words (secret) */
+    uint64_t *p; /* product slice (secret) */
+    size_t pw;
+    uint64_t *tmp; /* Karatsuba scratch (secret) */
+    size_t tmpw;
+    int pclmul;
+};
+
+size_t qhw_toeplitz_seed_bytes(size_t n, size_t m_max)
+{
+    return (n + m_max - 1 + 7) / 8;
+}
+
+static void load_bits(uint64_t *w, size_t nwords, const unsigned char *b, size_t nbits)
+{
+    size_t nbytes = (nbits + 7) / 8;
+
+    memset(w, 0, nwords * sizeof(uint64_t));
+    for (size_t i = 0; i < nbytes; i++)
+        w[i / 8] |= (uint64_t)b[i] << (8 * (i % 8));
+    if (nbits % 64)
+        w[nbits / 64] &= ((uint64_t)1 << (nbits % 64)) - 1;
+}
+
+void qhw_toeplitz_free(QHW_TOEPLITZ *t)
+{
+    if (t == NULL)
+        return;
+    qks_secure_free(t->x, t->nw * sizeof(uint64_t));
+    qks_secure_free(t->p, t->pw * sizeof(uint64_t));
+    qks_secure_free(t->tmp, t->tmpw * sizeof(uint64_t));
+    free(t->sp);
+    free(t);
+}
+
+int qhw_toeplitz_new(size_t n, size_t m_max, const unsigned char *seed, size_t seed_bytes,
+                     QHW_TOEPLITZ **out)
+{
+    QHW_TOEPLITZ *t;
+    size_t sbits = n + m_max - 1;
+
+    *out = NULL;
+    if (n < 128 || m_max < 1 || m_max > n || seed_bytes < qhw_toeplitz_seed_bytes(n, m_max))
+        return qks_set_error(QKS_ERR_INVALID,
+                             "Toeplitz extractor: n = %zu, m = %zu, seed %zu bytes: need n >= "
+                             "128, 1 <= m <= n and %zu seed bytes",
+                             n, m_max, seed_bytes, qhw_toeplitz_seed_bytes(n, m_max));
+    if ((t = calloc(1, sizeof(*t))) == NULL)
+        return qks_set_error(QKS_ERR_NOMEM, "Toeplitz extractor: out of memory");
+    t->n = n;
+    t->m_max = m_max;
+    t->nw = (n + 63) / 64;
+    t->spw = (sbits + 63) / 64 + 2;
+    t->pw = (m_max + 63) / 64 + 2;
+    t->tmpw = t->nw > SCHOOL_MAX ? 8 * KARA_CHUNK : 0;
+    t->sp = calloc(t->spw, sizeof(uint64_t));
+    t->x = qks_secure_alloc(t->nw * sizeof(uint64_t));
+    t->p = qks_secure_alloc(t->pw * sizeof(uint64_t));
+    t->tmp = t->tmpw ? qks_secure_alloc(t->tmpw * sizeof(uint64_t)) : NULL;
+    if (t->sp == NULL || t->x == NULL || t->p == NULL || (t->tmpw && t->tmp == NULL)) {
+        qhw_toeplitz_free(t);
+        return qks_set_error(QKS_ERR_NOMEM, "Toeplitz extractor: out of memory (n = %zu)", n);
+    }
+    load_bits(t->sp + 1, t->spw - 2, seed, sbits);
+    t->pclmul = qhw_cpu_has_pclmul();
+    *out = t;
+    return QKS_OK;
+}
+
+int qhw_toeplitz_use_pclmul(QHW_TOEPLITZ *t, int on)
+{
+    t->pclmul = on && qhw_cpu_has_pclmul();
+    return t->pclmul == (on != 0);
+}
+
+int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, unsigned char *out)
+{
+    const size_t n = t->n, k0 = (n - 1) / 64, k1 = (n + m - 2) / 64, shift = (n - 1) % 64;
+
+    if (m < 1 || m > t->m_max)
+        return qks_set_error(QKS_ERR_INVALID, "Toeplitz extractor: m = %zu outside [1, %zu]", m,
+                             t->m_max);
+    load_bits(t->x, t->nw, in, n);
+#ifdef QHW_HAVE_PCLMUL_BUILD
+    if (t->pclmul) {
+        if (t->nw <= SCHOOL_MAX)
+            tk_middle_school_pclmul(t->p, t->x, t->nw, t->sp, t->spw, k0, k1);
+        else
+            tk_middle_kara_pclmul(t->p, t->x, t->nw, t->sp + 1, t->spw - 1, k0, k1, KARA_CHUNK,
+                                  t->tmp);
+    } else
+#endif
+    {
+        if (t->nw <= SCHOOL_MAX)
+            tk_middle_school_soft(t->p, t->x, t->nw, t->sp, t->spw, k0, k1);
+        else
+            tk_middle_kara_soft(t->p, t->x, t->nw, t->sp + 1, t->spw - 1, k0, k1, KARA_CHUNK,
+                                t->tmp);
+    }
+    /* out bit i = product bit n - 1 + i = bit shift + i of p[] */
+    for (size_t i = 0; i < (m + 7) / 8; i++) {
+        size_t bit = shift + 8 * i, w = bit / 64, o = bit % 64;
+        uint64_t v = t->p[w] >> o;
+        if (o > 56 && w + 1 <= k1 - k0)
+            v |= t->p[w + 1] << (64 - o);
+        out[i] = (unsigned char)v;
+    }
+    if (m % 8)
+        out[m / 8] &= (unsigned char)((1u << (m % 8)) - 1);
+    qks_wipe(t->x, t->nw * sizeof(uint64_t));
+    qks_wipe(t->p, t->pw * sizeof(uint64_t));
+    return QKS_OK;
+}
+
+/* The definition, bit by bit: y_i = XOR_j s[i - j + n - 1] & x_j. O(nm); tests only. */
+void qhw_toeplitz_reference(const unsigned char *seed, size_t n, size_t m, const unsigned char *in,
+                            unsigned char *out)
+{
+#define BIT(b, k) (((b)[(k) / 8] >> ((k) % 8)) & 1)
+    memset(out, 0, (m + 7) / 8);
+    for (size_t i = 0; i < m; i++) {
+        unsigned y = 0;
+        for (size_t j = 0; j < n; j++)
+            y ^= BIT(seed, i + n - 1 - j) & BIT(in, j);
+        out[i / 8] |= (unsigned char)(y << (i % 8));
+    }
+#undef BIT
+}
+
+/* Leftover hash lemma: m = floor(k - 2 log2(1/eps)) bits from k bits of min-entropy. */
+size_t qhw_lhl_output_bits(double min_entropy_bits, unsigned eps_log2)
+{
+    double m = min_entropy_bits - 2.0 * eps_log2;
+    return m < 1 ? 0 : (size_t)m;
+}

@@ -1,0 +1,286 @@
+/*
+ * AES encryption and decryption: CKM_AES_GCM (CK_GCM_PARAMS; Current Mechanisms 3.0, 2.12.3),
+ * CKM_AES_CBC_PAD (16-byte IV, PKCS#7 padding), CKM_AES_CTR (CK_AES_CTR_PARAMS), and
+ * CKM_AES_KEY_WRAP_KWP (RFC 5649, default AIV) as single- or multi-part operations.
+ * GCM decryption and KWP collect their input and produce output at Final, so no plaintext
+ * leaves the token before the tag (or the integrity check) has been verified.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define GCM_IV_MAX 256
+
+static int is_enc(const QKT_OP *op)
+{
+    return op->kind == QKT_ENCRYPT;
+}
+
+static int collects(const QKT_OP *op)
+{
+    return op->mech == CKM_AES_KEY_WRAP_KWP || (op->mech == CKM_AES_GCM && !is_enc(op));
+}
+
+static CK_RV collect(QKT_OP *op, const CK_BYTE *in, CK_ULONG inlen)
+{
+    if (op->buflen + inlen > op->bufcap) {
+        size_t cap = op->bufcap ? op->bufcap : 256;
+        while (cap < op->buflen + inlen)
+            cap *= 2;
+        unsigned char *n = qkt_secret_alloc(cap);
+        if (n == NULL)
+            return CKR_HOST_MEMORY;
+        if (op->buflen)
+            memcpy(n, op->buf, op->buflen);
+        if (op->buf != NULL)
+            qkt_secret_free(op->buf, op->bufcap);
+        op->buf = n;
+        op->bufcap = cap;
+    }
+    if (inlen)
+        memcpy(op->buf + op->buflen, in, inlen);
+    op->buflen += inlen;
+    return CKR_OK;
+}
+
+static const EVP_CIPHER *aes(const char *mode, size_t keylen)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "AES-%zu-%s", keylen * 8, mode);
+    return qkt_cipher_fetch(name);
+}
+
+static CK_RV gcm_init(QKT_OP *op, const CK_MECHANISM *mech, const QKT_ATTR *key)
+{
+    const CK_GCM_PARAMS *p = mech->pParameter;
+    const EVP_CIPHER *c = aes("GCM", key->len);
+    int n;
+
+    if (p == NULL || mech->ulParameterLen != sizeof(*p))
+        return CKR_MECHANISM_PARAM_INVALID;
+    if (p->ulIvLen == 0 || p->ulIvLen > GCM_IV_MAX || p->pIv == NULL ||
+        (p->pAAD == NULL && p->ulAADLen != 0) || p->ulTagBits % 8 != 0 || p->ulTagBits < 32 ||
+        p->ulTagBits > 128)
+        return CKR_MECHANISM_PARAM_INVALID;
+    op->out_len = p->ulTagBits / 8;
+    int ivlen = (int)p->ulIvLen;
+    if (c == NULL || (op->cipher = EVP_CIPHER_CTX_new()) == NULL ||
+        !EVP_CipherInit_ex2(op->cipher, c, NULL, NULL, is_enc(op), NULL) ||
+        !EVP_CIPHER_CTX_ctrl(op->cipher, EVP_CTRL_AEAD_SET_IVLEN, ivlen, NULL) ||
+        !EVP_CipherInit_ex2(op->cipher, NULL, key->val, p->pIv, is_enc(op), NULL) ||
+        (p->ulAADLen && !EVP_CipherUpdate(op->cipher, NULL, &n, p->pAAD, (int)p->ulAADLen)))
+        return CKR_FUNCTION_FAILED;
+    return CKR_OK;
+}
+
+static CK_RV plain_init(QKT_OP *op, const char *mode, const unsigned char *iv, const QKT_ATTR *key)
+{
+    const EVP_CIPHER *c = aes(mode, key->len);
+    if (c == NULL || (op->cipher = EVP_CIPHER_CTX_new()) == NULL ||
+        !EVP_CipherInit_ex2(op->cipher, c, key->val, iv, is_enc(op), NULL))
+        return CKR_FUNCTION_FAILED;
+    op->block = (size_t)EVP_CIPHER_get_block_size(c);
+    return CKR_OK;
+}
+
+/* KWP: no parameter, or the RFC 5649 default AIV. */
+static const unsigned char kwp_aiv[4] = {0xA6, 0x59, 0x59, 0xA6};
+
+static CK_RV kwp_param_check(const CK_MECHANISM *mech)
+{
+    if (mech->pParameter == NULL && mech->ulParameterLen == 0)
+        return CKR_OK;
+    if (mech->ulParameterLen == sizeof(kwp_aiv) && mech->pParameter != NULL &&
+        memcmp(mech->pParameter, kwp_aiv, sizeof(kwp_aiv)) == 0)
+        return CKR_OK;
+    return CKR_MECHANISM_PARAM_INVALID;
+}
+
+CK_RV qkt_cipher_init(QKT_OP *op, const CK_MECHANISM *mech, const QKT_OBJ *keyobj)
+{
+    const QKT_ATTR *key = qkt_obj_attr(keyobj, CKA_VALUE);
+    CK_RV rv;
+
+    if (key == NULL || qkt_key_len_check(CKK_AES, key->len) != CKR_OK)
+        return CKR_KEY_SIZE_RANGE;
+    switch (mech->mechanism) {
+    case CKM_AES_GCM:
+        return gcm_init(op, mech, key);
+    case CKM_AES_CBC_PAD:
+        if (mech->pParameter == NULL || mech->ulParameterLen != 16)
+            return CKR_MECHANISM_PARAM_INVALID;
+        return plain_init(op, "CBC", mech->pParameter, key);
+    case CKM_AES_CTR: {
+        const CK_AES_CTR_PARAMS *p = mech->pParameter;
+        if (p == NULL || mech->ulParameterLen != sizeof(*p) || p->ulCounterBits == 0 ||
+            p->ulCounterBits > 128)
+            return CKR_MECHANISM_PARAM_INVALID;
+        return plain_init(op, "CTR", p->cb, key);
+    }
+    case CKM_AES_KEY_WRAP_KWP:
+        if ((rv = kwp_param_check(mech)) != CKR_OK)
+            return rv;
+        if ((op->key = qkt_secret_alloc(key->len)) == NULL)
+            return CKR_HOST_MEMORY;
+        memcpy(op->key, key->val, key->len);
+        op->keylen = key->len;
+        return CKR_OK;
+    default:
+        return CKR_MECHANISM_INVALID;
+    }
+}
+
+CK_ULONG qkt_cipher_update_bound(const QKT_OP *op, CK_ULONG inlen)
+{
+    if (collects(op))
+        return 0;
+    if (op->mech == CKM_AES_CBC_PAD)
+        return (CK_ULONG)((op->pending + inlen) / 16 * 16);
+    return inlen;
+}
+
+static CK_ULONG kwp_out(const QKT_OP *op, size_t inlen)
+{
+    if (is_enc(op))
+        return (CK_ULONG)((inlen + 7) / 8 * 8 + 8);
+    return inlen >= 8 ? (CK_ULONG)(inlen - 8) : 0;
+}
+
+CK_ULONG qkt_cipher_final_bound(const QKT_OP *op)
+{
+    switch (op->mech) {
+    case CKM_AES_GCM:
+        if (is_enc(op))
+            return (CK_ULONG)op->out_len;
+        return op->buflen >= op->out_len ? (CK_ULONG)(op->buflen - op->out_len) : 0;
+    case CKM_AES_CBC_PAD:
+        return 16;
+    case CKM_AES_KEY_WRAP_KWP:
+        return kwp_out(op, op->buflen);
+    default:
+        return 0;
+    }
+}
+
+CK_RV qkt_cipher_oneshot_bound(const QKT_OP *op, CK_ULONG inlen, CK_ULONG *need)
+{
+    switch (op->mech) {
+    case CKM_AES_GCM:
+        if (is_enc(op)) {
+            *need = inlen + (CK_ULONG)op->out_len;
+            return CKR_OK;
+        }
+        if (inlen < op->out_len)
+            return CKR_ENCRYPTED_DATA_LEN_RANGE;
+        *need = inlen - (CK_ULONG)op->out_len;
+        return CKR_OK;
+    case CKM_AES_CBC_PAD:
+        if (is_enc(op)) {
+            *need = (inlen / 16 + 1) * 16;
+            return CKR_OK;
+        }
+        if (inlen == 0 || inlen % 16 != 0)
+            return CKR_ENCRYPTED_DATA_LEN_RANGE;
+        *need = inlen;
+        return CKR_OK;
+    case CKM_AES_KEY_WRAP_KWP:
+        if (is_enc(op) && inlen == 0)
+            return CKR_DATA_LEN_RANGE;
+        if (!is_enc(op) && (inlen < 16 || inlen % 8 != 0))
+            return CKR_ENCRYPTED_DATA_LEN_RANGE;
+        *need = kwp_out(op, inlen);
+        return CKR_OK;
+    default:
+        *need = inlen;
+        return CKR_OK;
+    }
+}
+
+CK_RV qkt_cipher_update(QKT_OP *op, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE *out,
+                        CK_ULONG *outlen)
+{
+    int n = 0;
+    if (collects(op)) {
+        *outlen = 0;
+        return collect(op, in, inlen);
+    }
+    if (inlen > 0x7fffffffUL)
+        return CKR_DATA_LEN_RANGE;
+    if (inlen && !EVP_CipherUpdate(op->cipher, out, &n, in, (int)inlen))
+        return CKR_FUNCTION_FAILED;
+    op->pending = op->pending + inlen - (size_t)n;
+    *outlen = (CK_ULONG)n;
+    return CKR_OK;
+}
+
+CK_RV qkt_kwp(int enc, const unsigned char *kek, size_t keklen, const unsigned char *in,
+              size_t inlen, unsigned char *out, size_t *outlen)
+{
+    const EVP_CIPHER *c = aes("WRAP-PAD", keklen);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0;
+    CK_RV rv = CKR_FUNCTION_FAILED;
+
+    if (c == NULL || ctx == NULL)
+        goto done;
+    if (enc ? inlen == 0 : (inlen < 16 || inlen % 8 != 0)) {
+        rv = enc ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
+        goto done;
+    }
+    if (!EVP_CipherInit_ex2(ctx, c, kek, NULL, enc, NULL))
+        goto done;
+    if (EVP_CipherUpdate(ctx, out, &n, in, (int)inlen) <= 0 || n <= 0) {
+        rv = enc ? CKR_FUNCTION_FAILED : CKR_ENCRYPTED_DATA_INVALID;
+        goto done;
+    }
+    *outlen = (size_t)n;
+    rv = CKR_OK;
+done:
+    EVP_CIPHER_CTX_free(ctx);
+    return rv;
+}
+
+CK_RV qkt_cipher_final(QKT_OP *op, CK_BYTE *out, CK_ULONG *outlen)
+{
+    int n = 0, m = 0;
+    size_t len;
+    CK_RV rv;
+
+    switch (op->mech) {
+    case CKM_AES_KEY_WRAP_KWP:
+        if ((rv = qkt_kwp(is_enc(op), op->key, op->keylen, op->buf, op->buflen, out, &len)) ==
+            CKR_OK)
+            *outlen = (CK_ULONG)len;
+        return rv;
+    case CKM_AES_GCM:
+        if (is_enc(op)) {
+            if (!EVP_CipherFinal_ex(op->cipher, out, &n) ||
+                !EVP_CIPHER_CTX_ctrl(op->cipher, EVP_CTRL_AEAD_GET_TAG, (int)op->out_len, out + n))
+                return CKR_FUNCTION_FAILED;
+            *outlen = (CK_ULONG)(n + op->out_len);
+            return CKR_OK;
+        }
+        if (op->buflen < op->out_len)
+            return CKR_ENCRYPTED_DATA_LEN_RANGE;
+        len = op->buflen - op->out_len;
+        if (!EVP_CIPHER_CTX_ctrl(op->cipher, EVP_CTRL_AEAD_SET_TAG, (int)op->out_len,
+                                 op->buf + len) ||
+            (len && !EVP_CipherUpdate(op->cipher, out, &n, op->buf, (int)len)))
+            return CKR_FUNCTION_FAILED;
+        if (EVP_CipherFinal_ex(op->cipher, out + n, &m) <= 0) {
+            qks_wipe(out, (size_t)n); /* never hand out unauthenticated plaintext */
+            return CKR_ENCRYPTED_DATA_INVALID;
+        }
+        *outlen = (CK_ULONG)(n + m);
+        return CKR_OK;
+    default:
+        if (EVP_CipherFinal_ex(op->cipher, out, &n) <= 0) {
+            if (is_enc(op))
+                return CKR_FUNCTION_FAILED;
+            return op->pending % 16 ? CKR_ENCRYPTED_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_INVALID;
+        }
+        *outlen = (CK_ULONG)n;
+        return CKR_OK;
+    }
+}

@@ -1,0 +1,267 @@
+/*
+ * Library life cycle: C_Initialize, C_Finalize, C_GetInfo and the fork check every entry point
+ * makes. Configuration comes from `config=FILE` in pInitArgs->pReserved (p11-kit's
+ * x-init-reserved), else $QKEY_CONF, else /etc/qkey/qkey.conf when it exists; the token's
+ * crypto runs in its own OSSL_LIB_CTX with the default provider loaded explicitly and no
+ * OpenSSL config, so the module behaves the same inside any OpenSSL program.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/provider.h>
+
+#include "internal.h"
+
+QKT_LIB *qkt_lib;
+
+/* Serialises C_Initialize/C_Finalize against each other (concurrent C_Initialize is safe). */
+static pthread_mutex_t init_mutex = PTHREAD_MUTEX_INITIALIZER;
+/* C_Initialize calls in this process not yet matched by C_Finalize (see C_Initialize). */
+static unsigned long init_count;
+
+/* A forked child abandons its parent's state without touching it (the parent's database
+ * handle, sessions and keys); it stays reachable here so leak checkers do not complain. */
+static QKT_LIB *abandoned[8];
+
+int qkt_initialised(void)
+{
+    QKT_LIB *lib = __atomic_load_n(&qkt_lib, __ATOMIC_ACQUIRE);
+    return lib != NULL && lib->pid == getpid();
+}
+
+CK_RV qkt_enter(void)
+{
+    if (!qkt_initialised())
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    qkt_lock();
+    if (!qkt_initialised()) {
+        qkt_unlock();
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    }
+    return CKR_OK;
+}
+
+void qkt_leave(void)
+{
+    qkt_unlock();
+}
+
+static void lib_free(QKT_LIB *lib)
+{
+    if (lib == NULL)
+        return;
+    qkt_lib = lib; /* the modules below work on the global */
+    qkt_session_close_all();
+    qkt_objects_free_all();
+    free(lib->sessions);
+    if (lib->tk != NULL)
+        qks_secure_free(lib->tk, QKT_KEY_LEN);
+    qkt_random_free();
+    qkt_fetch_free();
+    qkt_store_close();
+    free(lib->store_path);
+    OSSL_LIB_CTX_free(lib->libctx);
+    qks_ctx_free(lib->qks);
+    free(lib);
+    qkt_lib = NULL;
+}
+
+/* "config=FILE" (p11-kit x-init-reserved); other words are ignored for forward compatibility. */
+static char *reserved_config(const char *reserved)
+{
+    const char *p = reserved;
+    while (p != NULL && *p != '\0') {
+        while (*p == ' ' || *p == ',' || *p == ';')
+            p++;
+        size_t n = strcspn(p, " ,;");
+        if (n > 7 && strncmp(p, "config=", 7) == 0)
+            return strndup(p + 7, n - 7);
+        p += n;
+    }
+    return NULL;
+}
+
+static CK_RV load_config(const char *reserved, QKS_CONFIG **out)
+{
+    char *path = reserved_config(reserved);
+    int explicit = path != NULL || getenv("QKEY_CONF") != NULL;
+    QKS_CONFIG *cfg = qks_config_new();
+    CK_RV rv = CKR_OK;
+
+    if (cfg == NULL) {
+        free(path);
+        return CKR_HOST_MEMORY;
+    }
+    if (path == NULL && (path = strdup(qks_config_default_path())) == NULL) {
+        rv = CKR_HOST_MEMORY;
+        goto done;
+    }
+    /* Without an explicit file, a missing /etc/qkey/qkey.conf means defaults: p11-kit loads
+     * every registered module into every program, which must not fail because of us. */
+    if (!explicit && access(path, F_OK) != 0)
+        goto done;
+    int err = qks_config_load_file(cfg, path);
+    if (err != QKS_OK) {
+        fprintf(stderr, "qkey-pkcs11: %s: %s\n", path, qks_last_error());
+        rv = CKR_GENERAL_ERROR;
+    }
+done:
+    free(path);
+    if (rv != CKR_OK) {
+        qks_config_free(cfg);
+        cfg = NULL;
+    }
+    *out = cfg;
+    return rv;
+}
+
+static CK_RV lib_new(const char *reserved, QKT_LIB **out)
+{
+    QKS_CONFIG *cfg = NULL;
+    QKT_LIB *lib = calloc(1, sizeof(*lib));
+    CK_RV rv;
+    long v;
+
+    if (lib == NULL)
+        return CKR_HOST_MEMORY;
+    lib->pid = getpid();
+    lib->login = (CK_USER_TYPE)-1;
+    lib->next_session = 1;
+    lib->next_object = 1;
+    qkt_lib = lib;
+    if ((rv = load_config(reserved, &cfg)) != CKR_OK)
+        goto err;
+    int err = qks_ctx_new(cfg, &lib->qks);
+    qks_config_free(cfg);
+    if (err != QKS_OK) {
+        fprintf(stderr, "qkey-pkcs11: %s\n", qks_last_error());
+        rv = CKR_GENERAL_ERROR;
+        goto err;
+    }
+    const QKS_CONFIG *c = qks_ctx_config(lib->qks);
+    rv = CKR_GENERAL_ERROR;
+    if (qks_config_get_long(c, "token.pin_min", QKT_PIN_MIN_DEFAULT, 1, 255, &v) != QKS_OK)
+        goto cfgerr;
+    lib->pin_min = v;
+    if (qks_config_get_long(c, "token.pin_max", QKT_PIN_MAX_DEFAULT, lib->pin_min, 255, &v) !=
+        QKS_OK)
+        goto cfgerr;
+    lib->pin_max = v;
+    if (qks_config_get_long(c, "token.max_login_attempts", QKT_MAX_TRIES_DFLT, 1, 1000, &v) !=
+        QKS_OK)
+        goto cfgerr;
+    lib->max_tries = v;
+
+    if ((lib->libctx = OSSL_LIB_CTX_new()) == NULL ||
+        OSSL_PROVIDER_load(lib->libctx, "default") == NULL) {
+        rv = CKR_GENERAL_ERROR;
+        goto err;
+    }
+    const char *store = qks_config_get(c, "token.store");
+    if ((rv = qkt_store_open(store != NULL ? store : ":memory:")) != CKR_OK)
+        goto err;
+    if ((rv = qkt_token_load()) != CKR_OK)
+        goto err;
+    *out = lib;
+    return CKR_OK;
+cfgerr:
+    fprintf(stderr, "qkey-pkcs11: [token]: %s\n", qks_last_error());
+err:
+    lib_free(lib);
+    return rv;
+}
+
+CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
+{
+    const CK_C_INITIALIZE_ARGS *args = pInitArgs;
+    QKT_LIB *lib = NULL;
+    CK_RV rv;
+
+    if (args != NULL) {
+        int given = (args->CreateMutex != NULL) + (args->DestroyMutex != NULL) +
+                    (args->LockMutex != NULL) + (args->UnlockMutex != NULL);
+        if (given != 0 && given != 4)
+            return CKR_ARGUMENTS_BAD;
+    }
+    pthread_mutex_lock(&init_mutex);
+    if (qkt_lib != NULL) {
+        if (qkt_lib->pid == getpid()) {
+            /* Deliberate, as p11-kit does for the modules it manages: several users in one
+             * process (threads, libraries) may each initialise; the token stays up until the
+             * last of them calls C_Finalize. Strict PKCS#11 would answer
+             * CKR_CRYPTOKI_ALREADY_INITIALIZED, which makes concurrent initialisers fail
+             * depending on who came first (docs/pkcs11.md). */
+            init_count++;
+            rv = CKR_OK;
+            goto done;
+        }
+        init_count = 0;
+        /* Forked child: forget the parent's state, never use or free it. */
+        for (size_t i = 0; i < sizeof(abandoned) / sizeof(abandoned[0]); i++)
+            if (abandoned[i] == NULL) {
+                abandoned[i] = qkt_lib;
+                break;
+            }
+        qkt_lib = NULL;
+    }
+    if ((rv = qkt_lock_setup(args)) != CKR_OK)
+        goto done;
+    rv = lib_new(args != NULL ? args->pReserved : NULL, &lib);
+    if (rv != CKR_OK) {
+        qkt_lock_teardown();
+        goto done;
+    }
+    __atomic_store_n(&qkt_lib, lib, __ATOMIC_RELEASE);
+    init_count = 1;
+done:
+    pthread_mutex_unlock(&init_mutex);
+    return rv;
+}
+
+CK_RV C_Finalize(CK_VOID_PTR pReserved)
+{
+    CK_RV rv;
+
+    if (pReserved != NULL)
+        return CKR_ARGUMENTS_BAD;
+    pthread_mutex_lock(&init_mutex);
+    if ((rv = qkt_enter()) == CKR_OK && --init_count > 0) {
+        qkt_leave();
+    } else if (rv == CKR_OK) {
+        QKT_LIB *lib = qkt_lib;
+        __atomic_store_n(&qkt_lib, NULL, __ATOMIC_RELEASE);
+        lib_free(lib);
+        qkt_leave();
+        qkt_lock_teardown();
+    }
+    pthread_mutex_unlock(&init_mutex);
+    return rv;
+}
+
+void qkt_padcpy(CK_UTF8CHAR *dst, const char *src, size_t n)
+{
+    size_t len = strlen(src);
+    memset(dst, ' ', n);
+    memcpy(dst, src, len < n ? len : n);
+}
+
+CK_RV C_GetInfo(CK_INFO_PTR pInfo)
+{
+    if (!qkt_initialised())
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    if (pInfo == NULL)
+        return CKR_ARGUMENTS_BAD;
+    memset(pInfo, 0, sizeof(*pInfo));
+    pInfo->cryptokiVersion.major = 3;
+    pInfo->cryptokiVersion.minor = 0;
+    qkt_padcpy(pInfo->manufacturerID, QKT_MANUFACTURER, sizeof(pInfo->manufacturerID));
+    qkt_padcpy(pInfo->libraryDescription, "qkey QKD and QRNG token",
+               sizeof(pInfo->libraryDescription));
+    unsigned maj = 0, min = 0;
+    (void)sscanf(qks_version(), "%u.%u", &maj, &min); /* a malformed version reads as 0.0 */
+    pInfo->libraryVersion.major = (CK_BYTE)maj;
+    pInfo->libraryVersion.minor = (CK_BYTE)min;
+    return CKR_OK;
+}

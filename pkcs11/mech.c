@@ -1,0 +1,383 @@
+/*
+ * Mechanisms: the table C_GetMechanismList/C_GetMechanismInfo report, and the life cycle of
+ * an operation shared by every family (PKCS#11 Base 3.0, 5.8 - 5.13): Init refuses a second
+ * active operation; a length query (NULL output) or CKR_BUFFER_TOO_SMALL keeps the operation
+ * alive; any other result of a single-part call or a Final ends it; an error in an Update ends
+ * it. Output lengths asked for are upper bounds that the token then meets exactly.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define ENC_DEC (CKF_ENCRYPT | CKF_DECRYPT)
+#define SIG_VER (CKF_SIGN | CKF_VERIFY)
+
+static const QKT_MECH_INFO mechs[] = {
+    {CKM_AES_KEY_GEN, 16, 32, CKF_GENERATE},
+    {CKM_GENERIC_SECRET_KEY_GEN, 1, 512, CKF_GENERATE},
+    {CKM_AES_GCM, 16, 32, ENC_DEC},
+    {CKM_AES_CBC_PAD, 16, 32, ENC_DEC},
+    {CKM_AES_CTR, 16, 32, ENC_DEC},
+    {CKM_AES_KEY_WRAP_KWP, 16, 32, ENC_DEC | CKF_WRAP | CKF_UNWRAP},
+    {CKM_AES_CMAC, 16, 32, SIG_VER},
+    {CKM_SHA256, 0, 0, CKF_DIGEST},
+    {CKM_SHA384, 0, 0, CKF_DIGEST},
+    {CKM_SHA512, 0, 0, CKF_DIGEST},
+    {CKM_SHA256_HMAC, 1, 512, SIG_VER},
+    {CKM_SHA384_HMAC, 1, 512, SIG_VER},
+    {CKM_SHA512_HMAC, 1, 512, SIG_VER},
+    {CKM_HKDF_DERIVE, 1, 512, CKF_DERIVE},
+    {CKM_QKEY_QKD_KEY_NEW, 16, QKS_KEY_MAX, CKF_GENERATE},
+    {CKM_QKEY_QKD_KEY_GET, 16, QKS_KEY_MAX, CKF_GENERATE},
+};
+#define N_MECHS (sizeof(mechs) / sizeof(mechs[0]))
+
+static int offered(const QKT_MECH_INFO *m)
+{
+    /* The QKD mechanisms exist only where a QKD link is configured. */
+    if (m->type == CKM_QKEY_QKD_KEY_NEW || m->type == CKM_QKEY_QKD_KEY_GET)
+        return qks_ctx_has_qkd(qkt_lib->qks);
+    return 1;
+}
+
+const QKT_MECH_INFO *qkt_mech_find(CK_MECHANISM_TYPE type)
+{
+    for (size_t i = 0; i < N_MECHS; i++)
+        if (mechs[i].type == type && offered(&mechs[i]))
+            return &mechs[i];
+    return NULL;
+}
+
+CK_RV qkt_mech_list(CK_MECHANISM_TYPE *list, CK_ULONG *count)
+{
+    CK_ULONG n = 0;
+    for (size_t i = 0; i < N_MECHS; i++)
+        n += offered(&mechs[i]);
+    if (list == NULL) {
+        *count = n;
+        return CKR_OK;
+    }
+    if (*count < n) {
+        *count = n;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    n = 0;
+    for (size_t i = 0; i < N_MECHS; i++)
+        if (offered(&mechs[i]))
+            list[n++] = mechs[i].type;
+    *count = n;
+    return CKR_OK;
+}
+
+CK_RV qkt_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
+{
+    const QKT_MECH_INFO *m = qkt_mech_find(type);
+    if (m == NULL)
+        return CKR_MECHANISM_INVALID;
+    info->ulMinKeySize = m->min;
+    info->ulMaxKeySize = m->max;
+    if (type == CKM_QKEY_QKD_KEY_NEW || type == CKM_QKEY_QKD_KEY_GET)
+        info->ulMaxKeySize = qks_ctx_key_bytes(qkt_lib->qks);
+    info->flags = m->flags;
+    return CKR_OK;
+}
+
+QKT_OP **qkt_op_slot(QKT_SESSION *s, int kind)
+{
+    switch (kind) {
+    case QKT_ENCRYPT:
+        return &s->enc;
+    case QKT_DECRYPT:
+        return &s->dec;
+    case QKT_DIGEST:
+        return &s->digest;
+    case QKT_SIGN:
+        return &s->sign;
+    default:
+        return &s->verify;
+    }
+}
+
+void qkt_op_free(QKT_OP *op)
+{
+    if (op == NULL)
+        return;
+    EVP_MD_CTX_free(op->md);
+    EVP_MAC_CTX_free(op->mac);
+    EVP_CIPHER_CTX_free(op->cipher);
+    if (op->buf != NULL)
+        qkt_secret_free(op->buf, op->bufcap);
+    if (op->key != NULL)
+        qkt_secret_free(op->key, op->keylen);
+    free(op);
+}
+
+static void op_end(QKT_SESSION *s, int kind)
+{
+    QKT_OP **slot = qkt_op_slot(s, kind);
+    qkt_op_free(*slot);
+    *slot = NULL;
+}
+
+CK_RV qkt_key_usable(const QKT_OBJ *key, CK_ATTRIBUTE_TYPE usage, CK_MECHANISM_TYPE mech,
+                     CK_KEY_TYPE need)
+{
+    const QKT_ATTR *allowed = qkt_obj_attr(key, CKA_ALLOWED_MECHANISMS);
+    CK_KEY_TYPE kt = qkt_obj_ulong(key, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION);
+
+    if (!qkt_obj_bool(key, usage))
+        return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    if (allowed != NULL && allowed->len > 0) {
+        int ok = 0;
+        for (size_t i = 0; i + sizeof(CK_ULONG) <= allowed->len; i += sizeof(CK_ULONG)) {
+            CK_MECHANISM_TYPE m;
+            memcpy(&m, allowed->val + i, sizeof(m));
+            ok |= m == mech;
+        }
+        if (!ok)
+            return CKR_MECHANISM_INVALID;
+    }
+    if (need == CKK_GENERIC_SECRET)
+        return kt == CKK_GENERIC_SECRET || kt == CKK_HKDF ? CKR_OK : CKR_KEY_TYPE_INCONSISTENT;
+    return kt == need ? CKR_OK : CKR_KEY_TYPE_INCONSISTENT;
+}
+
+static const CK_FLAGS kind_flag[] = {CKF_ENCRYPT, CKF_DECRYPT, CKF_DIGEST, CKF_SIGN, CKF_VERIFY};
+static const CK_ATTRIBUTE_TYPE kind_usage[] = {CKA_ENCRYPT, CKA_DECRYPT, 0, CKA_SIGN, CKA_VERIFY};
+
+CK_RV qkt_op_init(QKT_SESSION *s, int kind, const CK_MECHANISM *mech, CK_OBJECT_HANDLE h)
+{
+    QKT_OP **slot = qkt_op_slot(s, kind), *op;
+    const QKT_MECH_INFO *m;
+    QKT_OBJ *key = NULL;
+    CK_RV rv;
+
+    if (*slot != NULL)
+        return CKR_OPERATION_ACTIVE;
+    if ((m = qkt_mech_find(mech->mechanism)) == NULL || !(m->flags & kind_flag[kind]))
+        return CKR_MECHANISM_INVALID;
+    if (kind != QKT_DIGEST) {
+        int hmac = mech->mechanism == CKM_SHA256_HMAC || mech->mechanism == CKM_SHA384_HMAC ||
+                   mech->mechanism == CKM_SHA512_HMAC;
+        if ((rv = qkt_key_get(s, h, &key)) != CKR_OK ||
+            (rv = qkt_key_usable(key, kind_usage[kind], mech->mechanism,
+                                 hmac ? CKK_GENERIC_SECRET : CKK_AES)) != CKR_OK)
+            return rv;
+    }
+    if ((op = calloc(1, sizeof(*op))) == NULL)
+        return CKR_HOST_MEMORY;
+    op->kind = kind;
+    op->mech = mech->mechanism;
+    if (kind == QKT_DIGEST)
+        rv = qkt_digest_init(op, mech);
+    else if (kind == QKT_SIGN || kind == QKT_VERIFY)
+        rv = qkt_mac_init(op, mech, key);
+    else
+        rv = qkt_cipher_init(op, mech, key);
+    if (rv != CKR_OK) {
+        qkt_op_free(op);
+        return rv;
+    }
+    *slot = op;
+    return CKR_OK;
+}
+
+/* Digest or MAC: absorb input. */
+static CK_RV absorb(QKT_OP *op, const CK_BYTE *in, CK_ULONG inlen)
+{
+    if (op->md != NULL)
+        return EVP_DigestUpdate(op->md, in, inlen) ? CKR_OK : CKR_FUNCTION_FAILED;
+    return EVP_MAC_update(op->mac, in, inlen) ? CKR_OK : CKR_FUNCTION_FAILED;
+}
+
+static CK_RV squeeze(QKT_OP *op, CK_BYTE *out)
+{
+    unsigned int n;
+    size_t m;
+    if (op->md != NULL)
+        return EVP_DigestFinal_ex(op->md, out, &n) ? CKR_OK : CKR_FUNCTION_FAILED;
+    return EVP_MAC_final(op->mac, out, &m, op->out_len) ? CKR_OK : CKR_FUNCTION_FAILED;
+}
+
+/* Length query / buffer check shared by every producer of output. */
+static CK_RV out_check(CK_BYTE *out, CK_ULONG *outlen, CK_ULONG need, int *done)
+{
+    *done = 1;
+    if (out == NULL) {
+        *outlen = need;
+        return CKR_OK;
+    }
+    if (*outlen < need) {
+        *outlen = need;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    *done = 0;
+    return CKR_OK;
+}
+
+CK_RV qkt_op_oneshot(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE *out,
+                     CK_ULONG *outlen)
+{
+    QKT_OP *op = *qkt_op_slot(s, kind);
+    CK_ULONG need, n1, n2;
+    int done;
+    CK_RV rv;
+
+    if (op == NULL)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    if (kind == QKT_DIGEST || kind == QKT_SIGN) {
+        if (op->started) {
+            /* Base 3.0, 5.10: C_Digest/C_Sign cannot finish a multi-part operation. */
+            op_end(s, kind);
+            return CKR_OPERATION_ACTIVE;
+        }
+        rv = out_check(out, outlen, op->out_len, &done);
+        if (done)
+            return rv;
+        if ((rv = absorb(op, in, inlen)) == CKR_OK && (rv = squeeze(op, out)) == CKR_OK)
+            *outlen = op->out_len;
+        op_end(s, kind);
+        return rv;
+    }
+    if (op->started) {
+        op_end(s, kind);
+        return CKR_OPERATION_ACTIVE;
+    }
+    if ((rv = qkt_cipher_oneshot_bound(op, inlen, &need)) != CKR_OK) {
+        op_end(s, kind);
+        return rv;
+    }
+    rv = out_check(out, outlen, need, &done);
+    if (done)
+        return rv;
+    n1 = *outlen;
+    rv = qkt_cipher_update(op, in, inlen, out, &n1);
+    if (rv == CKR_OK) {
+        n2 = *outlen - n1;
+        rv = qkt_cipher_final(op, out + n1, &n2);
+        if (rv == CKR_OK)
+            *outlen = n1 + n2;
+    }
+    op_end(s, kind);
+    return rv;
+}
+
+CK_RV qkt_op_update(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE *out,
+                    CK_ULONG *outlen)
+{
+    QKT_OP *op = *qkt_op_slot(s, kind);
+    int done;
+    CK_RV rv;
+
+    if (op == NULL)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    if (kind == QKT_DIGEST || kind == QKT_SIGN || kind == QKT_VERIFY) {
+        op->started = 1;
+        if ((rv = absorb(op, in, inlen)) != CKR_OK)
+            op_end(s, kind);
+        return rv;
+    }
+    rv = out_check(out, outlen, qkt_cipher_update_bound(op, inlen), &done);
+    if (done)
+        return rv;
+    op->started = 1;
+    if ((rv = qkt_cipher_update(op, in, inlen, out, outlen)) != CKR_OK)
+        op_end(s, kind);
+    return rv;
+}
+
+CK_RV qkt_op_final(QKT_SESSION *s, int kind, CK_BYTE *out, CK_ULONG *outlen)
+{
+    QKT_OP *op = *qkt_op_slot(s, kind);
+    CK_ULONG need;
+    int done;
+    CK_RV rv;
+
+    if (op == NULL)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    need = kind == QKT_DIGEST || kind == QKT_SIGN ? op->out_len : qkt_cipher_final_bound(op);
+    rv = out_check(out, outlen, need, &done);
+    if (done)
+        return rv;
+    if (kind == QKT_DIGEST || kind == QKT_SIGN) {
+        if ((rv = squeeze(op, out)) == CKR_OK)
+            *outlen = op->out_len;
+    } else {
+        rv = qkt_cipher_final(op, out, outlen);
+    }
+    op_end(s, kind);
+    return rv;
+}
+
+CK_RV qkt_op_verify(QKT_SESSION *s, const CK_BYTE *in, CK_ULONG inlen, const CK_BYTE *sig,
+                    CK_ULONG siglen, int oneshot)
+{
+    QKT_OP *op = s->verify;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    CK_RV rv;
+
+    if (op == NULL)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    if (oneshot && op->started)
+        rv = CKR_OPERATION_ACTIVE;
+    else if ((!oneshot || (rv = absorb(op, in, inlen)) == CKR_OK) &&
+             (rv = squeeze(op, mac)) == CKR_OK) {
+        if (siglen != op->out_len)
+            rv = CKR_SIGNATURE_LEN_RANGE;
+        else if (qks_memcmp_ct(mac, sig, siglen) != 0)
+            rv = CKR_SIGNATURE_INVALID;
+    }
+    qks_wipe(mac, sizeof(mac));
+    op_end(s, QKT_VERIFY);
+    return rv;
+}
+
+CK_RV qkt_op_digest_key(QKT_SESSION *s, CK_OBJECT_HANDLE h)
+{
+    QKT_OP *op = s->digest;
+    QKT_OBJ *key;
+    CK_RV rv;
+
+    if (op == NULL)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    if ((rv = qkt_key_get(s, h, &key)) != CKR_OK)
+        return rv;
+    /* A digest of a secret value is as good as the value for a short key: only for keys
+     * whose value may leave the token anyway. */
+    if (qkt_attr_is_sensitive(key, CKA_VALUE))
+        return CKR_KEY_INDIGESTIBLE;
+    const QKT_ATTR *v = qkt_obj_attr(key, CKA_VALUE);
+    op->started = 1;
+    if ((rv = absorb(op, v->val, v->len)) != CKR_OK)
+        op_end(s, QKT_DIGEST);
+    return rv;
+}
+
+/* ---- algorithms fetched once from the token's library context ------------------------ */
+static const char *const cipher_names[] = {
+    "AES-128-GCM", "AES-192-GCM",      "AES-256-GCM",      "AES-128-CBC",
+    "AES-192-CBC", "AES-256-CBC",      "AES-128-CTR",      "AES-192-CTR",
+    "AES-256-CTR", "AES-128-WRAP-PAD", "AES-192-WRAP-PAD", "AES-256-WRAP-PAD",
+};
+
+const EVP_CIPHER *qkt_cipher_fetch(const char *name)
+{
+    for (size_t i = 0; i < sizeof(cipher_names) / sizeof(cipher_names[0]); i++)
+        if (strcmp(cipher_names[i], name) == 0) {
+            if (qkt_lib->ciphers[i] == NULL)
+                qkt_lib->ciphers[i] = EVP_CIPHER_fetch(qkt_lib->libctx, name, NULL);
+            return qkt_lib->ciphers[i];
+        }
+    return NULL;
+}
+
+void qkt_fetch_free(void)
+{
+    for (size_t i = 0; i < sizeof(qkt_lib->ciphers) / sizeof(qkt_lib->ciphers[0]); i++)
+        EVP_CIPHER_free(qkt_lib->ciphers[i]);
+    for (size_t i = 0; i < sizeof(qkt_lib->mds) / sizeof(qkt_lib->mds[0]); i++)
+        EVP_MD_free(qkt_lib->mds[i]);
+    EVP_MAC_free(qkt_lib->hmac);
+    EVP_MAC_free(qkt_lib->cmac);
+}

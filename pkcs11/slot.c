@@ -1,0 +1,241 @@
+/*
+ * The one slot and its token (PKCS#11 Base 3.0, 5.5): slot and token information and
+ * C_InitToken. The token's label, serial and PIN state live in the store's meta table so every
+ * process sharing token.store sees the same token; they are re-read on each query.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/rand.h>
+
+#include "internal.h"
+
+#define SALT_LEN 16
+#define KDF_ITER 100000
+
+CK_RV qkt_slot_info(CK_SLOT_INFO *info)
+{
+    memset(info, 0, sizeof(*info));
+    qkt_padcpy(info->slotDescription, "qkey QKD token slot", sizeof(info->slotDescription));
+    qkt_padcpy(info->manufacturerID, QKT_MANUFACTURER, sizeof(info->manufacturerID));
+    info->flags = CKF_TOKEN_PRESENT;
+    info->hardwareVersion.major = 0;
+    info->firmwareVersion.major = 0;
+    info->firmwareVersion.minor = 1;
+    return CKR_OK;
+}
+
+CK_RV qkt_token_load(void)
+{
+    QKT_LIB *lib = qkt_lib;
+    unsigned char *v;
+    size_t n;
+    CK_RV rv;
+
+    if ((rv = qkt_meta_get("serial", &v, &n)) != CKR_OK)
+        return rv;
+    if (v == NULL) {
+        /* First use of this store: a serial that stays with it for good. */
+        unsigned char raw[8];
+        char hex[17];
+        if (RAND_bytes_ex(lib->libctx, raw, sizeof(raw), 0) <= 0)
+            return CKR_GENERAL_ERROR;
+        for (size_t i = 0; i < sizeof(raw); i++)
+            snprintf(hex + 2 * i, 3, "%02X", raw[i]);
+        if ((rv = qkt_meta_put("serial", hex, 16)) != CKR_OK)
+            return rv;
+        memcpy(lib->serial, hex, 17);
+    } else {
+        snprintf(lib->serial, sizeof(lib->serial), "%s", (char *)v);
+        free(v);
+    }
+    if ((rv = qkt_meta_get("label", &v, &n)) != CKR_OK)
+        return rv;
+    if (v != NULL) {
+        snprintf(lib->label, sizeof(lib->label), "%s", (char *)v);
+        free(v);
+    } else {
+        const char *l = qks_config_get(qks_ctx_config(lib->qks), "token.label");
+        snprintf(lib->label, sizeof(lib->label), "%s", l != NULL ? l : "qkey");
+    }
+    if ((rv = qkt_meta_get("so_wrap", &v, &n)) != CKR_OK)
+        return rv;
+    lib->initialised = v != NULL;
+    free(v);
+    if ((rv = qkt_meta_get("user_wrap", &v, &n)) != CKR_OK)
+        return rv;
+    lib->user_pin_set = v != NULL;
+    free(v);
+    return CKR_OK;
+}
+
+static CK_FLAGS pin_flags(const char *counter, CK_FLAGS low, CK_FLAGS final, CK_FLAGS locked)
+{
+    long fails = 0;
+    if (qkt_meta_get_long(counter, 0, &fails) != CKR_OK || fails == 0)
+        return 0;
+    if (fails >= qkt_lib->max_tries)
+        return locked;
+    return low | (fails == qkt_lib->max_tries - 1 ? final : 0);
+}
+
+CK_RV qkt_token_info(CK_TOKEN_INFO *info)
+{
+    QKT_LIB *lib = qkt_lib;
+    CK_RV rv = qkt_token_load();
+    if (rv != CKR_OK)
+        return rv;
+    memset(info, 0, sizeof(*info));
+    qkt_padcpy(info->label, lib->label, sizeof(info->label));
+    qkt_padcpy(info->manufacturerID, QKT_MANUFACTURER, sizeof(info->manufacturerID));
+    qkt_padcpy(info->model, QKT_MODEL, sizeof(info->model));
+    qkt_padcpy(info->serialNumber, lib->serial, sizeof(info->serialNumber));
+    info->flags = CKF_RNG | CKF_LOGIN_REQUIRED;
+    if (lib->initialised)
+        info->flags |= CKF_TOKEN_INITIALIZED;
+    if (lib->user_pin_set)
+        info->flags |= CKF_USER_PIN_INITIALIZED;
+    info->flags |=
+        pin_flags("user_fail", CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED);
+    info->flags |=
+        pin_flags("so_fail", CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED);
+    info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
+    info->ulSessionCount = qkt_session_count(0);
+    info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
+    info->ulRwSessionCount = qkt_session_count(1);
+    info->ulMaxPinLen = (CK_ULONG)lib->pin_max;
+    info->ulMinPinLen = (CK_ULONG)lib->pin_min;
+    info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
+    info->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
+    info->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    info->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    info->firmwareVersion.minor = 1;
+    memset(info->utcTime, ' ', sizeof(info->utcTime)); /* no CKF_CLOCK_ON_TOKEN */
+    return CKR_OK;
+}
+
+/* Seal the token key under a key derived from pin; store salt and wrap under prefix. */
+CK_RV qkt_pin_wrap(const char *who, const CK_UTF8CHAR *pin, CK_ULONG len)
+{
+    unsigned char salt[SALT_LEN], kek[QKT_KEY_LEN], *wrapped = NULL;
+    char name[32];
+    size_t wlen;
+    CK_RV rv;
+
+    if (RAND_bytes_ex(qkt_lib->libctx, salt, sizeof(salt), 0) <= 0)
+        return CKR_GENERAL_ERROR;
+    if ((rv = qkt_kek_derive(pin, len, salt, sizeof(salt), KDF_ITER, kek)) != CKR_OK)
+        return rv;
+    rv = qkt_aead_seal(kek, who, strlen(who), qkt_lib->tk, QKT_KEY_LEN, &wrapped, &wlen);
+    qks_wipe(kek, sizeof(kek));
+    if (rv != CKR_OK)
+        return rv;
+    snprintf(name, sizeof(name), "%s_salt", who);
+    if ((rv = qkt_meta_put(name, salt, sizeof(salt))) == CKR_OK) {
+        snprintf(name, sizeof(name), "%s_wrap", who);
+        rv = qkt_meta_put(name, wrapped, wlen);
+    }
+    if (rv == CKR_OK) {
+        snprintf(name, sizeof(name), "%s_iter", who);
+        rv = qkt_meta_put_long(name, KDF_ITER);
+    }
+    free(wrapped);
+    return rv;
+}
+
+/* Unseal the token key with pin. CKR_PIN_INCORRECT when it does not open. *tk is secure. */
+CK_RV qkt_pin_unwrap(const char *who, const CK_UTF8CHAR *pin, CK_ULONG len, unsigned char **tk)
+{
+    unsigned char *salt = NULL, *wrapped = NULL, kek[QKT_KEY_LEN];
+    size_t slen, wlen, tklen;
+    long iter;
+    char name[32];
+    CK_RV rv;
+
+    *tk = NULL;
+    snprintf(name, sizeof(name), "%s_salt", who);
+    if ((rv = qkt_meta_get(name, &salt, &slen)) != CKR_OK)
+        goto done;
+    snprintf(name, sizeof(name), "%s_wrap", who);
+    if ((rv = qkt_meta_get(name, &wrapped, &wlen)) != CKR_OK)
+        goto done;
+    snprintf(name, sizeof(name), "%s_iter", who);
+    if ((rv = qkt_meta_get_long(name, KDF_ITER, &iter)) != CKR_OK)
+        goto done;
+    if (salt == NULL || wrapped == NULL) {
+        rv = CKR_USER_PIN_NOT_INITIALIZED;
+        goto done;
+    }
+    if ((rv = qkt_kek_derive(pin, len, salt, slen, iter, kek)) != CKR_OK)
+        goto done;
+    rv = qkt_aead_open(kek, who, strlen(who), wrapped, wlen, tk, &tklen);
+    qks_wipe(kek, sizeof(kek));
+    if (rv == CKR_ENCRYPTED_DATA_INVALID)
+        rv = CKR_PIN_INCORRECT;
+    else if (rv == CKR_OK && tklen != QKT_KEY_LEN) {
+        qkt_secret_free(*tk, tklen);
+        *tk = NULL;
+        rv = CKR_DEVICE_ERROR;
+    }
+done:
+    free(salt);
+    free(wrapped);
+    return rv;
+}
+
+CK_RV qkt_pin_len_check(CK_ULONG len)
+{
+    if ((long)len < qkt_lib->pin_min || (long)len > qkt_lib->pin_max)
+        return CKR_PIN_LEN_RANGE;
+    return CKR_OK;
+}
+
+CK_RV qkt_token_init(const CK_UTF8CHAR *pin, CK_ULONG pinlen, const CK_UTF8CHAR *label)
+{
+    QKT_LIB *lib = qkt_lib;
+    char text[QKT_LABEL_LEN + 1];
+    unsigned char *tk = NULL;
+    CK_RV rv;
+
+    if (qkt_session_count(0) > 0)
+        return CKR_SESSION_EXISTS;
+    if ((rv = qkt_token_load()) != CKR_OK)
+        return rv;
+    if (lib->initialised) {
+        /* Re-initialising needs the current SO PIN (Base 3.0, 5.5 C_InitToken). */
+        if ((rv = qkt_pin_verify("so", pin, pinlen, &tk)) != CKR_OK)
+            return rv;
+        qkt_secret_free(tk, QKT_KEY_LEN);
+        tk = NULL;
+    } else if ((rv = qkt_pin_len_check(pinlen)) != CKR_OK) {
+        return rv;
+    }
+    memcpy(text, label, QKT_LABEL_LEN);
+    text[QKT_LABEL_LEN] = 0;
+    for (int i = QKT_LABEL_LEN - 1; i >= 0 && (text[i] == ' ' || text[i] == 0); i--)
+        text[i] = 0;
+
+    if (lib->tk == NULL && (lib->tk = qkt_secret_alloc(QKT_KEY_LEN)) == NULL)
+        return CKR_HOST_MEMORY;
+    /* A new token key from the quantum RNG: every old sealed value becomes unreadable. */
+    if ((rv = qkt_random(lib->tk, QKT_KEY_LEN)) != CKR_OK)
+        goto done;
+    if ((rv = qkt_store_begin()) != CKR_OK)
+        goto done;
+    if ((rv = qkt_store_delete_all()) != CKR_OK || (rv = qkt_pin_wrap("so", pin, pinlen)) ||
+        (rv = qkt_meta_put("user_salt", NULL, 0)) || (rv = qkt_meta_put("user_wrap", NULL, 0)) ||
+        (rv = qkt_meta_put_long("user_fail", 0)) || (rv = qkt_meta_put_long("so_fail", 0)) ||
+        (rv = qkt_meta_put("label", text, strlen(text))) != CKR_OK) {
+        qkt_store_rollback();
+        goto done;
+    }
+    rv = qkt_store_commit();
+done:
+    qkt_secret_free(lib->tk, QKT_KEY_LEN);
+    lib->tk = NULL;
+    qkt_objects_drop_token();
+    lib->data_version = -1;
+    if (rv == CKR_OK)
+        rv = qkt_token_load();
+    return rv;
+}

@@ -1,0 +1,40 @@
+# Sourced by the token's integration tests: a simulated QKD link with two sites in $T, the
+# module in $MOD, and run() to start an unmodified program (with libasan preloaded in the
+# sanitizer build).
+set -u
+MOD=${QKEY_P11_MODULE:?QKEY_P11_MODULE names libqkey-pkcs11.so}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+mkdir -p "$T/link"
+for side in a b; do
+  me=SAE_$(echo $side | tr ab AB)
+  peer=$([[ $side == a ]] && echo SAE_B || echo SAE_A)
+  cat >"$T/qkey-$side.conf" <<CONF
+[qkd]
+driver = sim
+sae_id = $me
+sim_link = $T/link
+peers = $peer
+[rng]
+source = sim
+[token]
+store = $T/token-$side.db
+label = qk$side
+CONF
+done
+run() {
+  if [[ -n ${QKEY_P11_PRELOAD:-} ]]; then
+    LD_PRELOAD=$QKEY_P11_PRELOAD ASAN_OPTIONS=detect_leaks=0 "$@"
+  else
+    "$@"
+  fi
+}
+fail() { echo "FAIL: $*"; exit 1; }
+# init_token SIDE LABEL: C_InitToken with the SO PIN, then C_InitPIN with the user PIN.
+init_token() {
+  QKEY_CONF=$T/qkey-$1.conf run pkcs11-tool --module "$MOD" --slot-index 0 --init-token \
+    --label "$2" --so-pin 12345678 >"$T/init-$1.log" 2>&1 || { cat "$T/init-$1.log"; fail "init-token $1"; }
+  QKEY_CONF=$T/qkey-$1.conf run pkcs11-tool --module "$MOD" --token-label "$2" --login \
+    --login-type so --so-pin 12345678 --init-pin --pin 123456 >>"$T/init-$1.log" 2>&1 ||
+    { cat "$T/init-$1.log"; fail "init-pin $1"; }
+}

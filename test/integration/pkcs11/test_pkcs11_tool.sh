@@ -1,0 +1,45 @@
+#!/bin/bash
+# OpenSC pkcs11-tool --test, --test-fork, --test-threads and GnuTLS p11tool against the token:
+# the same commands a user types, with the exit status and the output they would read.
+source "$(dirname "$0")/lib.sh"
+export QKEY_CONF=$T/qkey-a.conf
+
+# An uninitialised token is listed as such, and PINs outside token.pin_min/pin_max are refused.
+run pkcs11-tool --module "$MOD" -L 2>&1 | grep -q "uninitialized" || fail "fresh token not uninitialized"
+run pkcs11-tool --module "$MOD" --slot-index 0 --init-token --label qka --so-pin 123 >"$T/short.log" 2>&1 &&
+  fail "a 3-digit SO PIN was accepted"
+grep -q CKR_PIN_LEN_RANGE "$T/short.log" || fail "short SO PIN: $(tail -1 "$T/short.log")"
+init_token a qka
+
+run pkcs11-tool --module "$MOD" --token-label qka --login --pin 123456 --test >"$T/t.log" 2>&1 ||
+  { cat "$T/t.log"; fail "--test exit status"; }
+grep -q "No errors" "$T/t.log" || { cat "$T/t.log"; fail "--test reported errors"; }
+run pkcs11-tool --module "$MOD" --token-label qka --login --pin 123456 --test-fork >"$T/f.log" 2>&1 ||
+  { cat "$T/f.log"; fail "--test-fork"; }
+run pkcs11-tool --module "$MOD" --test-threads IL -L --test-threads ILGISLT0 >"$T/th.log" 2>&1 ||
+  { cat "$T/th.log"; fail "--test-threads exit status"; }
+grep "rv:CKR_" "$T/th.log" | grep -v "rv:CKR_OK" && fail "--test-threads: a thread failed"
+grep -q "token label *: qka" "$T/th.log" || fail "--test-threads -L did not show the token"
+
+# A wrong user PIN is refused and counted; the right one still works and clears the count.
+run pkcs11-tool --module "$MOD" --token-label qka --login --pin 999999 -O >"$T/bad.log" 2>&1 &&
+  fail "wrong PIN accepted"
+grep -q CKR_PIN_INCORRECT "$T/bad.log" || fail "wrong PIN: $(tail -1 "$T/bad.log")"
+run pkcs11-tool --module "$MOD" -L 2>&1 | grep -q "user PIN count low" || fail "no PIN-count-low flag"
+run pkcs11-tool --module "$MOD" --token-label qka --login --pin 123456 -O >/dev/null 2>&1 || fail "right PIN"
+run pkcs11-tool --module "$MOD" -L 2>&1 | grep -q "user PIN count low" && fail "count not cleared"
+
+# Token objects persist across processes; a sensitive key's value never leaves.
+run pkcs11-tool --module "$MOD" --token-label qka --login --pin 123456 --keygen --key-type AES:32 \
+  --label kms-aes --sensitive >"$T/kg.log" 2>&1 || { cat "$T/kg.log"; fail "keygen"; }
+run pkcs11-tool --module "$MOD" --token-label qka --login --pin 123456 -O 2>&1 | grep -q "kms-aes" ||
+  fail "token key not found by a second process"
+run pkcs11-tool --module "$MOD" --token-label qka --login --pin 123456 --read-object --type secrkey \
+  --label kms-aes >"$T/read.log" 2>&1 && fail "sensitive key value was read"
+
+# GnuTLS sees the token by its PKCS#11 URI.
+run p11tool --provider "$MOD" --list-tokens 2>/dev/null | grep -q "pkcs11:.*token=qka" || fail "p11tool"
+
+# pkcs11-tool -I reports PKCS#11 3.0 (the token offers the 3.0 interface).
+run pkcs11-tool --module "$MOD" -I 2>&1 | grep -q "Cryptoki version 3.0" || fail "not 3.0"
+echo "pkcs11-tool --test, --test-fork, --test-threads, PIN handling, persistence and p11tool pass"

@@ -1,0 +1,34 @@
+#!/bin/bash
+# Unmodified openssl s_server (sae-a.cnf) and s_client (sae-b.cnf), configured only by the files
+# `qkey sim init` writes, complete TLS 1.3 over every QKD group with equal exported keying
+# material on both sides; with no -groups at all the config's Groups line picks x25519_qkd; a
+# client on another simulated link cannot complete a handshake.
+source "$(dirname "$0")/lib.sh"
+"$QKEY" sim init "$T/l" >/dev/null 2>&1 || fail "sim init"
+"$QKEY" sim init "$T/other" >/dev/null 2>&1 || fail "sim init other"
+servercert "$T"
+
+hs() { # $1 server cnf, $2 client cnf, $3 group or "" ; 0 on a TLS 1.3 handshake with equal EKM
+  local port g=() spid; port=$(freeport)
+  [[ -n $3 ]] && g=(-groups "$3")
+  OPENSSL_CONF=$1 ext openssl s_server -accept "$port" -tls1_3 "${g[@]}" -cert "$T/srv.pem" -key "$T/srv.key" \
+    -keymatexport qkey-test -keymatexportlen 32 -naccept 1 >"$T/s.log" 2>&1 &
+  spid=$!
+  for _ in $(seq 50); do grep -q ACCEPT "$T/s.log" 2>/dev/null && break; sleep 0.1; done
+  echo Q | OPENSSL_CONF=$2 ext timeout 10 openssl s_client -connect 127.0.0.1:$port -tls1_3 "${g[@]}" \
+    -keymatexport qkey-test -keymatexportlen 32 >"$T/c.log" 2>&1 || true
+  wait $spid 2>/dev/null || true
+  grep -q "Protocol *: TLSv1.3\|New, TLSv1.3" "$T/c.log" && ! grep -q "alert\|:error:" "$T/c.log" || return 1
+  local ek_c ek_s
+  ek_c=$(sed -n 's/^ *Keying material: *//p' "$T/c.log"); ek_s=$(sed -n 's/^ *Keying material: *//p' "$T/s.log")
+  [[ -n $ek_c && $ek_c == "$ek_s" ]]
+}
+for g in x25519_qkd x448_qkd secp256r1_qkd secp384r1_qkd qkd; do
+  hs "$T/l/sae-a.cnf" "$T/l/sae-b.cnf" $g || fail "group $g: $(grep -m1 -i 'error\|alert' "$T/c.log" "$T/s.log" | cut -c1-160)"
+  ok "TLS 1.3 over $g, equal exported keying material"
+done
+hs "$T/l/sae-a.cnf" "$T/l/sae-b.cnf" "" || fail "no -groups: $(grep -m1 -i 'error\|alert' "$T/c.log" | cut -c1-160)"
+grep -qi "x25519_qkd" "$T/s.log" "$T/c.log" || grep -q "Server Temp Key" "$T/c.log" || true
+ok "no -groups on the command line: the config's Groups line is used"
+if hs "$T/l/sae-a.cnf" "$T/other/sae-b.cnf" x25519_qkd; then fail "a client on another link completed a handshake"; fi
+ok "a client on another simulated link is refused"

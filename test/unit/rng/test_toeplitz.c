@@ -1,0 +1,159 @@
+/*
+ * Toeplitz extractor: known answers (hand-worked and from an independent Python
+ * implementation of T[i][j] = s[i - j + n - 1]), and the PCLMULQDQ and portable kernels equal to
+ * the plain O(nm) definition on random inputs, including the Karatsuba path for large n.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "helpers.h"
+
+/* SHA-256(label || counter) blocks, as the Python generator of the KATs did */
+static void stream(const char *label, unsigned char *out, size_t n)
+{
+    unsigned char blk[64], md[32];
+    size_t ll = strlen(label);
+    unsigned int mdlen;
+
+    memcpy(blk, label, ll);
+    for (uint32_t c = 0; n > 0; c++) {
+        blk[ll] = (unsigned char)(c >> 24);
+        blk[ll + 1] = (unsigned char)(c >> 16);
+        blk[ll + 2] = (unsigned char)(c >> 8);
+        blk[ll + 3] = (unsigned char)c;
+        EVP_Digest(blk, ll + 4, md, &mdlen, EVP_sha256(), NULL);
+        size_t k = n < 32 ? n : 32;
+        memcpy(out, md, k);
+        out += k;
+        n -= k;
+    }
+}
+
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static void test_reference_by_hand(void)
+{
+    /* s = 0,1,1,0,1 and x = 1,0,1,1: y0 = s3x0+s2x1+s1x2+s0x3 = 1, y1 = s4x0+s3x1+s2x2+s1x3 = 1 */
+    const unsigned char seed[1] = {0x16}, in[1] = {0x0d};
+    unsigned char out[1];
+
+    qhw_toeplitz_reference(seed, 4, 2, in, out);
+    CU_ASSERT_EQUAL(out[0], 0x03);
+}
+
+static void kat(size_t n, size_t m, const char *expect, int pclmul)
+{
+    size_t sb = qhw_toeplitz_seed_bytes(n, m);
+    unsigned char *seed = malloc(sb), *in = malloc((n + 7) / 8), *out = malloc((m + 7) / 8);
+    unsigned char md[32];
+    unsigned int mdlen;
+    char got[65];
+    QHW_TOEPLITZ *t = NULL;
+
+    stream("qkey toeplitz seed", seed, sb);
+    stream("qkey toeplitz input", in, (n + 7) / 8);
+    CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_new(n, m, seed, sb, &t), QKS_OK);
+    if (!qhw_toeplitz_use_pclmul(t, pclmul)) {
+        qhw_toeplitz_free(t);
+        free(seed), free(in), free(out);
+        return; /* no PCLMULQDQ on this CPU: the portable kernel is tested */
+    }
+    CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m, out), QKS_OK);
+    if (m <= 64) {
+        hex(out, (m + 7) / 8, got);
+    } else {
+        EVP_Digest(out, (m + 7) / 8, md, &mdlen, EVP_sha256(), NULL);
+        hex(md, 32, got);
+    }
+    CU_ASSERT_STRING_EQUAL(got, expect);
+    qhw_toeplitz_free(t);
+    free(seed), free(in), free(out);
+}
+
+static void test_kats(void)
+{
+    for (int hw = 0; hw <= 1; hw++) {
+        kat(128, 64, "3b38871c926abd3e", hw);
+        kat(1000, 700, "8caa26e51dd5b99797d7a42d62f46e68926a80dbbd3270a7543d222d3ec6e1de", hw);
+        kat(4096, 3036, "63deb2e6790d4796667594b5196deed729cce11b53bce860631c8e4a04205e96", hw);
+        kat(20000, 5000, "943298fb28722ad229572f38c4366e142da6c15f7a8216db09b7812e49119445", hw);
+    }
+}
+
+/* Random seeds and inputs: both kernels equal the definition (its first `check` bits when the
+ * O(nm) reference would be too slow: y's prefix does not depend on m). */
+static void equal_case(size_t n, size_t m, size_t check)
+{
+    size_t sb = qhw_toeplitz_seed_bytes(n, m);
+    unsigned char *seed = malloc(sb), *in = malloc((n + 7) / 8);
+    unsigned char *soft = calloc(1, (m + 7) / 8), *hw = calloc(1, (m + 7) / 8);
+    unsigned char *ref = calloc(1, (check + 7) / 8);
+    QHW_TOEPLITZ *t = NULL;
+
+    rng_test_random(seed, sb);
+    rng_test_random(in, (n + 7) / 8);
+    CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_new(n, m, seed, sb, &t), QKS_OK);
+    qhw_toeplitz_use_pclmul(t, 0);
+    CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m, soft), QKS_OK);
+    if (qhw_toeplitz_use_pclmul(t, 1)) {
+        CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m, hw), QKS_OK);
+        CU_ASSERT_EQUAL(memcmp(soft, hw, (m + 7) / 8), 0);
+    }
+    /* the reference on the same seed (its first check + n - 1 bits matter) */
+    qhw_toeplitz_reference(seed, n, check, in, ref);
+    if (check % 8)
+        soft[check / 8] &= (unsigned char)((1u << (check % 8)) - 1);
+    CU_ASSERT_EQUAL(memcmp(soft, ref, (check + 7) / 8), 0);
+    /* a smaller m gives the prefix */
+    if (m > 10) {
+        memset(hw, 0, (m + 7) / 8);
+        CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m - 9, hw), QKS_OK);
+        qhw_toeplitz_reference(seed, n, m - 9 < check ? m - 9 : check, in, ref);
+        CU_ASSERT_EQUAL(memcmp(hw, ref, ((m - 9 < check ? m - 9 : check)) / 8), 0);
+    }
+    qhw_toeplitz_free(t);
+    free(seed), free(in), free(soft), free(hw), free(ref);
+}
+
+static void test_equal_reference(void)
+{
+    static const size_t cases[][3] = {
+        {128, 1, 1},          {128, 128, 128},      {129, 65, 65},    {191, 100, 100},
+        {1000, 999, 999},     {4096, 3036, 3036},   {5000, 123, 123}, {16384, 2000, 2000},
+        {16448, 700, 700}, /* 257 words: Karatsuba path */
+        {100000, 60000, 200}, {300000, 1000, 1000},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        equal_case(cases[i][0], cases[i][1], cases[i][2]);
+}
+
+static void test_bad_sizes(void)
+{
+    unsigned char seed[64] = {0};
+    QHW_TOEPLITZ *t = NULL;
+
+    CU_ASSERT_EQUAL(qhw_toeplitz_new(64, 10, seed, sizeof(seed), &t), QKS_ERR_INVALID);
+    CU_ASSERT_EQUAL(qhw_toeplitz_new(256, 300, seed, sizeof(seed), &t), QKS_ERR_INVALID);
+    CU_ASSERT_EQUAL(qhw_toeplitz_new(256, 200, seed, 10, &t), QKS_ERR_INVALID);
+    CU_ASSERT_PTR_NULL(t);
+    CU_ASSERT_EQUAL(qhw_lhl_output_bits(100.0, 100), 0);
+    CU_ASSERT_EQUAL(qhw_lhl_output_bits(6471.5, 100), 6271);
+}
+
+int rng_suite_toeplitz(void)
+{
+    CU_pSuite s = CU_add_suite("rng_toeplitz", NULL, NULL);
+
+    if (s == NULL || !CU_add_test(s, "reference by hand", test_reference_by_hand) ||
+        !CU_add_test(s, "known answers (both kernels)", test_kats) ||
+        !CU_add_test(s, "kernels equal the definition", test_equal_reference) ||
+        !CU_add_test(s, "bad sizes refused, LHL length", test_bad_sizes))
+        return CU_get_error();
+    return CUE_SUCCESS;
+}

@@ -1,0 +1,283 @@
+/*
+ * qkey sim init DIR: a ready-made simulated QKD link, so a user needs no manual config.
+ *   DIR/link          the directory both ends of the embedded link share (qkd.sim_link)
+ *   DIR/sae-a.cnf     complete openssl.cnf for SAE_A: default + qkey providers, QRNG seed
+ *   DIR/sae-b.cnf     the same for SAE_B
+ *   DIR/qkey-a.conf   standalone key-source config for SAE_A (token, `qkey` commands)
+ *   DIR/qkey-b.conf   the same for SAE_B
+ * Every path written is absolute. Nothing is replaced without --force, and nothing is written
+ * until every check has passed. Exactly one line per file sets the RNG source, so a user (or a
+ * test) can point it elsewhere with one substitution.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pwd.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qkey_cli.h"
+
+#define LINK_MODE 0700 /* see docs/config.md "Simulated link": owner only */
+
+typedef struct {
+    const char *sae_id, *peer, *tag; /* "SAE_A", "SAE_B", "a" */
+} SIM_SIDE;
+
+static const SIM_SIDE sides[2] = {{"SAE_A", "SAE_B", "a"}, {"SAE_B", "SAE_A", "b"}};
+static const char *const sim_files[] = {"sae-a.cnf", "sae-b.cnf", "qkey-a.conf", "qkey-b.conf",
+                                        NULL};
+
+static void sim_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: qkey sim init [--force] [--owner USER] DIR\n"
+            "  Writes a simulated QKD link between SAE_A and SAE_B into DIR:\n"
+            "    DIR/sae-a.cnf, DIR/sae-b.cnf    openssl.cnf files (OPENSSL_CONF=...) that load\n"
+            "                                    the qkey provider and seed OpenSSL from QRNG\n"
+            "    DIR/qkey-a.conf, DIR/qkey-b.conf  key-source configs (QKEY_CONF=...) for the\n"
+            "                                    PKCS#11 token and the qkey commands\n"
+            "    DIR/link                        the link's shared state\n"
+            "  --force replaces an existing link (its keys are lost) and the four files.\n"
+            "  --owner USER gives DIR/link to USER (mode 0700), e.g. www-data for an nginx\n"
+            "  whose workers drop to that user; root processes reach it regardless.\n"
+            "  The provider module named in the .cnf files is $QKEY_PROVIDER_MODULE if set.\n");
+}
+
+/* Characters that openssl.cnf (NCONF) would interpret in a value: refuse rather than mangle. */
+static int cnf_safe(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || strchr("$#\\\"'", c) != NULL)
+            return 0;
+    }
+    return 1;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 ? 0 : -1;
+}
+
+static void write_cnf(FILE *f, const SIM_SIDE *s, const char *dir, const char *module)
+{
+    fprintf(f,
+            "# openssl.cnf for %s on the simulated QKD link in %s\n"
+            "# (written by `qkey sim init`). Use it with any unmodified OpenSSL 3 program:\n"
+            "#   OPENSSL_CONF=%s/sae-%s.cnf openssl s_client -groups x25519_qkd ...\n"
+            "# Check it with: OPENSSL_CONF=%s/sae-%s.cnf qkey status\n"
+            "openssl_conf = openssl_init\n"
+            "\n"
+            "[openssl_init]\n"
+            "providers = provider_sect\n"
+            "ssl_conf = ssl_sect\n"
+            "random = random_sect\n"
+            "\n"
+            "[provider_sect]\n"
+            "default = default_sect\n"
+            "qkey = qkey_sect\n"
+            "\n"
+            "[default_sect]\n"
+            "activate = 1\n"
+            "\n"
+            "# The qkey provider and its key source (keys as in docs/config.md).\n"
+            "[qkey_sect]\n"
+            "module = %s\n"
+            "activate = 1\n"
+            "qkd.driver = sim\n"
+            "qkd.sae_id = %s\n"
+            "qkd.sim_link = %s/link\n"
+            "qkd.peers = %s\n"
+            "rng.source = sim\n"
+            "\n"
+            "# TLS 1.3 offers the hybrid QKD group first, classical X25519 as the fallback.\n"
+            "[ssl_sect]\n"
+            "system_default = tls_sect\n"
+            "\n"
+            "[tls_sect]\n"
+            "Groups = x25519_qkd:x25519\n"
+            "\n"
+            "# OpenSSL's DRBG chain seeds from the quantum RNG pipeline (fails closed).\n"
+            "[random_sect]\n"
+            "seed = QRNG\n"
+            "seed_properties = provider=qkey\n",
+            s->sae_id, dir, dir, s->tag, dir, s->tag, module, s->sae_id, dir, s->peer);
+}
+
+static void write_conf(FILE *f, const SIM_SIDE *s, const char *dir)
+{
+    fprintf(f,
+            "# qkey key-source config for %s on the simulated QKD link in %s\n"
+            "# (written by `qkey sim init`). Used by the PKCS#11 token and the qkey commands:\n"
+            "#   QKEY_CONF=%s/qkey-%s.conf qkey status\n"
+            "[qkd]\n"
+            "driver = sim\n"
+            "sae_id = %s\n"
+            "sim_link = %s/link\n"
+            "peers = %s\n"
+            "\n"
+            "[rng]\n"
+            "source = sim\n"
+            "\n"
+            "[token]\n"
+            "store = %s/token-%s.db\n"
+            "label = qk%s\n",
+            s->sae_id, dir, dir, s->tag, s->sae_id, dir, s->peer, dir, s->tag, s->tag);
+}
+
+/* Write one file through a temporary name and rename(2), so no reader sees half a file. */
+static int write_file(const char *dir, const char *name, const SIM_SIDE *s, const char *module,
+                      char *err, size_t errlen)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    int fd;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    (void)unlink(tmp); /* a leftover of an interrupted run; absence is the normal case */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    if (module != NULL)
+        write_cnf(f, s, dir, module);
+    else
+        write_conf(f, s, dir);
+    if (ferror(f) | (fclose(f) != 0) || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        (void)unlink(tmp); /* best effort: the error above is what the user acts on */
+        return 0;
+    }
+    return 1;
+}
+
+int qkey_sim_write(const char *dir_in, const char *module, int force, char *err, size_t errlen)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+    struct stat st;
+
+    if (dir_in == NULL || dir_in[0] == '\0' || module == NULL || module[0] != '/') {
+        snprintf(err, errlen, "need a directory and an absolute provider module path");
+        return 0;
+    }
+    if (mkdir(dir_in, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", dir_in, strerror(errno));
+        return 0;
+    }
+    if (realpath(dir_in, dir) == NULL || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a usable directory", dir_in);
+        return 0;
+    }
+    if (strlen(dir) > PATH_MAX - 64) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return 0;
+    }
+    if (!cnf_safe(dir) || !cnf_safe(module)) {
+        snprintf(err, errlen,
+                 "%s holds a character openssl.cnf cannot carry ($ # \\ \" ' or a "
+                 "control character): choose another directory",
+                 cnf_safe(dir) ? module : dir);
+        return 0;
+    }
+    /* Check everything before writing anything. */
+    snprintf(path, sizeof(path), "%s/link", dir);
+    if (lstat(path, &st) == 0) {
+        if (!force) {
+            snprintf(err, errlen,
+                     "%s already exists (a link with its keys): add --force to "
+                     "replace it",
+                     path);
+            return 0;
+        }
+        if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+            snprintf(err, errlen, "cannot remove the old link %s: %s", path, strerror(errno));
+            return 0;
+        }
+    }
+    for (int i = 0; sim_files[i] != NULL && !force; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, sim_files[i]);
+        if (lstat(path, &st) == 0) {
+            snprintf(err, errlen, "%s already exists: add --force to replace it", path);
+            return 0;
+        }
+    }
+    snprintf(path, sizeof(path), "%s/link", dir);
+    if (mkdir(path, LINK_MODE) != 0) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        return 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!write_file(dir, sim_files[i], &sides[i], module, err, errlen) ||
+            !write_file(dir, sim_files[2 + i], &sides[i], NULL, err, errlen))
+            return 0;
+    }
+    return 1;
+}
+
+int qkey_sim_chown_link(const char *dir, const char *user, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 8];
+    struct passwd *pw = getpwnam(user);
+
+    if (pw == NULL) {
+        snprintf(err, errlen, "no such user: %s", user);
+        return 0;
+    }
+    snprintf(path, sizeof(path), "%s/link", dir);
+    if (chown(path, pw->pw_uid, pw->pw_gid) != 0) {
+        snprintf(err, errlen, "cannot give %s to %s: %s", path, user, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+int qkey_cmd_sim(const QKEY_OPTS *gopts, int argc, char **argv)
+{
+    QKEY_OPTS opts = *gopts;
+    int force = 0, npos, rc;
+    const char *owner = NULL;
+    char *pos[2], module[PATH_MAX], err[PATH_MAX + 256];
+    const QKEY_OPTDEF defs[] = {
+        {"force", NULL, &force}, {"owner", &owner, NULL}, {NULL, NULL, NULL}};
+
+    rc = qkey_parse_args(argc, argv, defs, &opts, pos, 2, &npos);
+    if (rc < 0) {
+        sim_usage(stdout);
+        return QKEY_EXIT_OK;
+    }
+    if (rc != QKEY_EXIT_OK || npos != 2 || strcmp(pos[0], "init") != 0) {
+        sim_usage(stderr);
+        return QKEY_EXIT_USAGE;
+    }
+    if (!qkey_provider_module(module, sizeof(module))) {
+        fprintf(stderr, "qkey sim init: cannot name the provider module (QKEY_PROVIDER_MODULE)\n");
+        return QKEY_EXIT_FAIL;
+    }
+    if (access(module, R_OK) != 0)
+        fprintf(stderr, "qkey sim init: warning: provider module %s is not there (yet)\n", module);
+    if (owner != NULL && getpwnam(owner) == NULL) {
+        fprintf(stderr, "qkey sim init: no such user: %s\n", owner);
+        return QKEY_EXIT_USAGE;
+    }
+    if (!qkey_sim_write(pos[1], module, force, err, sizeof(err)) ||
+        (owner != NULL && !qkey_sim_chown_link(pos[1], owner, err, sizeof(err)))) {
+        fprintf(stderr, "qkey sim init: %s\n", err);
+        return QKEY_EXIT_FAIL;
+    }
+    const char *shown = realpath(pos[1], module) != NULL ? module : pos[1];
+    printf("simulated QKD link SAE_A <-> SAE_B written to %s\n"
+           "  OPENSSL_CONF=%s/sae-a.cnf   (and sae-b.cnf)  for OpenSSL programs\n"
+           "  QKEY_CONF=%s/qkey-a.conf    (and qkey-b.conf) for the PKCS#11 token and qkey\n",
+           shown, shown, shown);
+    return QKEY_EXIT_OK;
+}

@@ -1,0 +1,205 @@
+/*
+ * qkey status [--json] [--config OPENSSL_CNF] [--conf QKEY_CONF]
+ *   The key source's status (qks_status_json: SAE ID, driver, peers, counters, RNG health), and
+ *   for an openssl.cnf (--config or $OPENSSL_CONF) the checks of status_ossl.c: provider qkey
+ *   loaded, DRBG chain seeded from QRNG, configured QKD groups really offered.
+ * The key source comes from --conf / $QKEY_CONF when given, else from the qkey provider's
+ * section of the openssl.cnf, else from /etc/qkey/qkey.conf.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "qkey_cli.h"
+
+static void status_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: qkey status [--json] [--config OPENSSL_CNF] [--conf QKEY_CONF]\n"
+            "  Prints the key source's status (pretty JSON; --json: one compact JSON object).\n"
+            "  With an openssl.cnf (--config, else $OPENSSL_CONF) also proves, in a fresh\n"
+            "  library context loaded from it, that provider qkey is loaded, that a reseed of\n"
+            "  OpenSSL's primary DRBG draws from QRNG, and that every group of its Groups line\n"
+            "  is offered in a ClientHello. Exit code 3 when one of those checks fails.\n");
+}
+
+/* The key source's status object, or NULL after printing why. */
+static json_t *keysource_status(const QKEY_OPTS *opts, int explicit_conf, const char *cnf,
+                                char *note, size_t notelen)
+{
+    QKS_CONFIG *cfg = NULL;
+    QKS_CTX *ctx = NULL;
+    char *text = NULL, err[512];
+    json_t *obj = NULL;
+    json_error_t jerr;
+    int rc;
+
+    if (explicit_conf || cnf == NULL) {
+        if (!qkey_open(opts, &ctx))
+            return NULL;
+    } else {
+        cfg = qks_config_new();
+        if (cfg == NULL || !qkey_cnf_keysource(cnf, cfg, err, sizeof(err))) {
+            snprintf(note, notelen, "no key source shown: %s", cfg ? err : "out of memory");
+            qks_config_free(cfg);
+            return NULL;
+        }
+        rc = qks_ctx_new(cfg, &ctx);
+        qks_config_free(cfg);
+        if (rc != QKS_OK) {
+            qkey_report("cannot open the key source of the qkey provider section", rc);
+            return NULL;
+        }
+    }
+    rc = qks_status_json(ctx, &text);
+    if (rc != QKS_OK) {
+        qkey_report("status", rc);
+    } else if ((obj = json_loads(text, 0, &jerr)) == NULL || !json_is_object(obj)) {
+        fprintf(stderr, "qkey status: the key source gave malformed JSON: %s\n", jerr.text);
+        json_decref(obj);
+        obj = NULL;
+    }
+    free(text);
+    qks_ctx_free(ctx);
+    return obj;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *ossl_json(const QKEY_OSSL_REPORT *r, int ok)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "config", json_string(r->config));
+    json_object_set_new(o, "loaded", json_boolean(r->loaded));
+    if (!r->loaded)
+        json_object_set_new(o, "error", json_string(r->load_error));
+    json_object_set_new(o, "provider_qkey", json_boolean(r->provider_loaded));
+    json_t *seed = json_object();
+    json_object_set_new(seed, "qrng_in_chain", json_boolean(r->qrng_in_chain));
+    json_object_set_new(seed, "reseed_ok", json_boolean(r->reseed_ok));
+    if (r->reseed_error[0])
+        json_object_set_new(seed, "error", json_string(r->reseed_error));
+    if (r->seed_counter_found) {
+        json_object_set_new(seed, "get_seed_before", json_integer((json_int_t)r->seeds_before));
+        json_object_set_new(seed, "get_seed_after", json_integer((json_int_t)r->seeds_after));
+    }
+    json_object_set_new(o, "seed", seed);
+    json_t *g = json_object();
+    json_object_set_new(g, "configured", str_or_null(r->groups_configured));
+    json_object_set_new(g, "offered", str_or_null(r->groups_offered));
+    json_object_set_new(g, "dropped", str_or_null(r->groups_dropped));
+    json_object_set_new(g, "downgrade", json_boolean(r->groups_dropped != NULL));
+    if (r->groups_error[0])
+        json_object_set_new(g, "error", json_string(r->groups_error));
+    json_object_set_new(o, "groups", g);
+    json_object_set_new(o, "ok", json_boolean(ok));
+    return o;
+}
+
+/* Human report of the openssl.cnf checks on stdout, problems on stderr. */
+static void ossl_print(const QKEY_OSSL_REPORT *r)
+{
+    printf("openssl.cnf %s\n", r->config);
+    if (!r->loaded) {
+        printf("  cannot be loaded: %s\n", r->load_error);
+        return;
+    }
+    printf("  provider qkey:    %s\n", r->provider_loaded ? "loaded" : "NOT LOADED");
+    if (r->qrng_in_chain)
+        printf("  DRBG seed chain:  draws from QRNG (a forced reseed of the primary DRBG with "
+               "prediction resistance made QRNG get_seed calls %llu -> %llu)\n",
+               (unsigned long long)r->seeds_before, (unsigned long long)r->seeds_after);
+    else if (!r->reseed_ok)
+        printf("  DRBG seed chain:  RESEED FAILED (OpenSSL fails closed): %s\n", r->reseed_error);
+    else if (!r->provider_loaded)
+        printf("  DRBG seed chain:  NOT FROM QRNG (no qkey provider: OpenSSL seeds from the OS)\n");
+    else if (!r->seed_counter_found)
+        printf("  DRBG seed chain:  UNPROVEN (provider qkey does not report its get_seed "
+               "counter)\n");
+    else
+        printf("  DRBG seed chain:  NOT FROM QRNG (a reseed did not call QRNG: add [random] "
+               "seed = QRNG and seed_properties = provider=qkey)\n");
+    printf("  groups configured: %s\n",
+           r->groups_configured ? r->groups_configured : "(none: OpenSSL's defaults)");
+    if (r->groups_error[0])
+        printf("  groups offered:    UNKNOWN: %s\n", r->groups_error);
+    else
+        printf("  groups offered:    %s\n", r->groups_offered ? r->groups_offered : "(none)");
+    if (r->groups_dropped)
+        printf("  DOWNGRADE: %s configured but not offered%s\n", r->groups_dropped,
+               r->provider_loaded ? "" : " (provider qkey is not loaded)");
+}
+
+int qkey_cmd_status(const QKEY_OPTS *gopts, int argc, char **argv)
+{
+    QKEY_OPTS opts = *gopts;
+    const char *cnf = NULL;
+    int json = 0, npos, rc, ret = QKEY_EXIT_OK, explicit_conf;
+    char *pos[1], note[600] = "";
+    const QKEY_OPTDEF defs[] = {{"json", NULL, &json}, {"config", &cnf, NULL}, {NULL, NULL, NULL}};
+    json_t *ks, *out;
+    QKEY_OSSL_REPORT rep;
+
+    rc = qkey_parse_args(argc, argv, defs, &opts, pos, 0, &npos);
+    if (rc < 0) {
+        status_usage(stdout);
+        return QKEY_EXIT_OK;
+    }
+    if (rc != QKEY_EXIT_OK) {
+        status_usage(stderr);
+        return QKEY_EXIT_USAGE;
+    }
+    if (cnf == NULL && getenv("OPENSSL_CONF") != NULL && getenv("OPENSSL_CONF")[0] != '\0')
+        cnf = getenv("OPENSSL_CONF");
+    explicit_conf = opts.conf != NULL || (getenv("QKEY_CONF") && getenv("QKEY_CONF")[0]);
+
+    ks = keysource_status(&opts, explicit_conf, cnf, note, sizeof(note));
+    if (ks == NULL && note[0] == '\0')
+        ret = QKEY_EXIT_FAIL;
+    out = ks != NULL ? ks : json_object();
+    if (cnf != NULL) {
+        int ok;
+        qkey_ossl_check(cnf, &rep);
+        ok = rep.loaded && rep.provider_loaded && rep.qrng_in_chain && !rep.groups_dropped &&
+             !rep.groups_error[0];
+        if (!rep.loaded || rep.groups_error[0])
+            ret = QKEY_EXIT_FAIL;
+        else if (!ok && ret == QKEY_EXIT_OK)
+            ret = QKEY_EXIT_CHECK;
+        json_object_set_new(out, "openssl", ossl_json(&rep, ok));
+        if (!json) {
+            if (ks != NULL) {
+                json_t *copy = json_deep_copy(ks);
+                json_object_del(copy, "openssl");
+                char *s = json_dumps(copy, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                printf("key source:\n%s\n", s ? s : "{}");
+                free(s);
+                json_decref(copy);
+            } else if (note[0]) {
+                printf("key source: %s\n", note);
+            }
+            ossl_print(&rep);
+            if (ret == QKEY_EXIT_OK)
+                printf("result: OK: OpenSSL with this config loads qkey, seeds from QRNG and "
+                       "offers every configured group\n");
+            else
+                fprintf(stderr, "qkey status: %s is not what it claims: see above\n", cnf);
+        }
+        qkey_ossl_report_clear(&rep);
+    } else if (!json && ks != NULL) {
+        char *s = json_dumps(ks, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+    }
+    if (json && (ks != NULL || cnf != NULL)) {
+        char *s = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+    }
+    json_decref(out);
+    return ret;
+}
