@@ -252,6 +252,14 @@ int qks_config_load_file(QKS_CONFIG *cfg, const char *path)
             rc = qks_set_error(QKS_ERR_CONFIG, "config file %s: %s", path, conf_reason());
         goto done;
     }
+    if (NCONF_get_string(conf, NULL, "openssl_conf") != NULL) {
+        rc = qks_set_error(QKS_ERR_CONFIG,
+                           "config file %s is an openssl.cnf: give it to OpenSSL (OPENSSL_CONF) "
+                           "with the qkey keys in its provider section, or name a qkey file "
+                           "with [qkd] [rng] [token] [tls] sections",
+                           path);
+        goto done;
+    }
     if ((sections = NCONF_get_section_names(conf)) == NULL) {
         rc = qks_set_error(QKS_ERR_NOMEM, "out of memory reading config file %s", path);
         goto done;

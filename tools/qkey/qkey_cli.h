@@ -82,7 +82,7 @@ int qkey_sim_write(const char *dir, const char *module, int force, char *err, si
 /* Give dir/link to user (chown, keeping mode 0700). 0 with a message in err on failure. */
 int qkey_sim_chown_link(const char *dir, const char *user, char *err, size_t errlen);
 
-/* ---- openssl.cnf checks (status_ossl.c, groups.c) ----------------------------------------- */
+/* ---- openssl.cnf checks (status_ossl.c, cnf.c, hello.c) ------------------------------------ */
 typedef struct {
     char *config;            /* the openssl.cnf checked */
     int loaded;              /* OSSL_LIB_CTX_load_config succeeded */
@@ -91,11 +91,13 @@ typedef struct {
     int seed_counter_found;  /* the provider exposes its get_seed counter */
     uint64_t seeds_before;   /* the counter before the forced reseed */
     uint64_t seeds_after;    /* ... and after */
+    uint64_t seed_failures;  /* the provider's count of failed QRNG draws, after the reseed */
     int reseed_ok;           /* EVP_RAND_reseed of the primary DRBG succeeded */
     char reseed_error[256];  /* why not */
     int qrng_in_chain;       /* the reseed drew from QRNG */
     char *groups_configured; /* the Groups/Curves line of ssl_conf's system_default, or NULL */
     char *groups_offered;    /* the groups a client built in that context offers, ':'-joined */
+    char *groups_codepoints; /* the same as "name=0xNNNN" (TLS code points), space-joined */
     char *groups_dropped;    /* configured groups missing from the offer, ':'-joined, or NULL */
     char groups_error[256];  /* could not build the ClientHello */
 } QKEY_OSSL_REPORT;

@@ -86,11 +86,13 @@ static json_t *ossl_json(const QKEY_OSSL_REPORT *r, int ok)
     if (r->seed_counter_found) {
         json_object_set_new(seed, "get_seed_before", json_integer((json_int_t)r->seeds_before));
         json_object_set_new(seed, "get_seed_after", json_integer((json_int_t)r->seeds_after));
+        json_object_set_new(seed, "failures", json_integer((json_int_t)r->seed_failures));
     }
     json_object_set_new(o, "seed", seed);
     json_t *g = json_object();
     json_object_set_new(g, "configured", str_or_null(r->groups_configured));
     json_object_set_new(g, "offered", str_or_null(r->groups_offered));
+    json_object_set_new(g, "codepoints", str_or_null(r->groups_codepoints));
     json_object_set_new(g, "dropped", str_or_null(r->groups_dropped));
     json_object_set_new(g, "downgrade", json_boolean(r->groups_dropped != NULL));
     if (r->groups_error[0])
@@ -128,7 +130,9 @@ static void ossl_print(const QKEY_OSSL_REPORT *r)
     if (r->groups_error[0])
         printf("  groups offered:    UNKNOWN: %s\n", r->groups_error);
     else
-        printf("  groups offered:    %s\n", r->groups_offered ? r->groups_offered : "(none)");
+        printf("  groups offered:    %s\n  code points:       %s\n",
+               r->groups_offered ? r->groups_offered : "(none)",
+               r->groups_codepoints ? r->groups_codepoints : "(none)");
     if (r->groups_dropped)
         printf("  DOWNGRADE: %s configured but not offered%s\n", r->groups_dropped,
                r->provider_loaded ? "" : " (provider qkey is not loaded)");
@@ -166,7 +170,7 @@ int qkey_cmd_status(const QKEY_OPTS *gopts, int argc, char **argv)
         qkey_ossl_check(cnf, &rep);
         ok = rep.loaded && rep.provider_loaded && rep.qrng_in_chain && !rep.groups_dropped &&
              !rep.groups_error[0];
-        if (!rep.loaded || rep.groups_error[0])
+        if (!rep.loaded)
             ret = QKEY_EXIT_FAIL;
         else if (!ok && ret == QKEY_EXIT_OK)
             ret = QKEY_EXIT_CHECK;

@@ -25,9 +25,8 @@
 #include "qkey_cli.h"
 
 /* The provider's gettable counter of successful QRNG get_seed calls (docs/provider.md). */
-#ifndef QKEY_SEED_COUNTER_PARAM
-#define QKEY_SEED_COUNTER_PARAM "qkey-seed-calls"
-#endif
+#define QKEY_SEED_COUNTER_PARAM  "qkey-seed-calls"    /* uint64: successful get_seed calls */
+#define QKEY_SEED_FAILURES_PARAM "qkey-seed-failures" /* uint64: failed QRNG draws */
 
 /* The first error on OpenSSL's queue as one line, with its detail; the queue is cleared. */
 static void ossl_error(char *buf, size_t len)
@@ -60,12 +59,12 @@ static int find_qkey_cb(OSSL_PROVIDER *prov, void *arg)
     return 1;
 }
 
-static int read_seed_counter(OSSL_PROVIDER *prov, uint64_t *v)
+static int read_counter(OSSL_PROVIDER *prov, const char *name, uint64_t *v)
 {
     OSSL_PARAM params[2];
 
     *v = 0;
-    params[0] = OSSL_PARAM_construct_uint64(QKEY_SEED_COUNTER_PARAM, v);
+    params[0] = OSSL_PARAM_construct_uint64(name, v);
     params[1] = OSSL_PARAM_construct_end();
     if (!OSSL_PROVIDER_get_params(prov, params) || !OSSL_PARAM_modified(&params[0])) {
         ERR_clear_error();
@@ -133,8 +132,8 @@ static int group_id(const GROUP_TABLE *t, const char *name, size_t len, unsigned
     return 0;
 }
 
-/* Append "name" to a ':'-joined malloc'ed list. */
-static int list_add(char **list, const char *name, size_t len)
+/* Append "name" to a sep-joined malloc'ed list. */
+static int list_add_sep(char **list, const char *name, size_t len, char sep)
 {
     size_t old = *list != NULL ? strlen(*list) : 0;
     char *n = realloc(*list, old + len + 2);
@@ -142,11 +141,16 @@ static int list_add(char **list, const char *name, size_t len)
     if (n == NULL)
         return 0;
     if (old > 0)
-        n[old++] = ':';
+        n[old++] = sep;
     memcpy(n + old, name, len);
     n[old + len] = '\0';
     *list = n;
     return 1;
+}
+
+static int list_add(char **list, const char *name, size_t len)
+{
+    return list_add_sep(list, name, len, ':');
 }
 
 /* Build a ClientHello in lc (system_default applied by SSL_CTX_new_ex) and list its groups. */
@@ -182,7 +186,10 @@ static void check_groups(OSSL_LIB_CTX *lc, QKEY_OSSL_REPORT *rep)
     for (size_t i = 0; i < count; i++) {
         const char *n =
             group_name(&table, ((unsigned)ids[2 * i] << 8) | ids[2 * i + 1], nbuf, sizeof(nbuf));
-        if (!list_add(&rep->groups_offered, n, strlen(n)))
+        char cp[96];
+        int cplen = snprintf(cp, sizeof(cp), "%s=0x%02x%02x", n, ids[2 * i], ids[2 * i + 1]);
+        if (!list_add(&rep->groups_offered, n, strlen(n)) ||
+            !list_add_sep(&rep->groups_codepoints, cp, (size_t)cplen, ' '))
             goto done;
     }
     /* Every configured group must be among the offered ones. */
@@ -240,12 +247,16 @@ void qkey_ossl_check(const char *path, QKEY_OSSL_REPORT *rep)
         ossl_error(rep->reseed_error, sizeof(rep->reseed_error));
     } else {
         if (found.qkey != NULL)
-            rep->seed_counter_found = read_seed_counter(found.qkey, &rep->seeds_before);
+            rep->seed_counter_found =
+                read_counter(found.qkey, QKEY_SEED_COUNTER_PARAM, &rep->seeds_before);
         rep->reseed_ok = EVP_RAND_reseed(primary, 1, NULL, 0, NULL, 0);
         if (!rep->reseed_ok)
             ossl_error(rep->reseed_error, sizeof(rep->reseed_error));
         if (rep->seed_counter_found)
-            rep->seed_counter_found = read_seed_counter(found.qkey, &rep->seeds_after);
+            rep->seed_counter_found =
+                read_counter(found.qkey, QKEY_SEED_COUNTER_PARAM, &rep->seeds_after);
+        if (found.qkey != NULL)
+            (void)read_counter(found.qkey, QKEY_SEED_FAILURES_PARAM, &rep->seed_failures);
         rep->qrng_in_chain =
             rep->reseed_ok && rep->seed_counter_found && rep->seeds_after > rep->seeds_before;
     }
@@ -260,6 +271,7 @@ void qkey_ossl_report_clear(QKEY_OSSL_REPORT *rep)
     free(rep->config);
     free(rep->groups_configured);
     free(rep->groups_offered);
+    free(rep->groups_codepoints);
     free(rep->groups_dropped);
     memset(rep, 0, sizeof(*rep));
 }

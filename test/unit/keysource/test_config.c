@@ -91,6 +91,15 @@ static void test_key_outside_section(void)
     CU_ASSERT(tu_contains(qks_last_error(), "driver"));
 }
 
+static void test_openssl_cnf_named(void)
+{
+    CU_ASSERT_EQUAL(load("openssl_conf = init\n[init]\nproviders = p\n[p]\nqkey = q\n"
+                         "[q]\nqkd.driver = sim\n",
+                         NULL),
+                    QKS_ERR_CONFIG);
+    CU_ASSERT(tu_contains(qks_last_error(), "is an openssl.cnf"));
+}
+
 static void test_syntax_error_names_line(void)
 {
     CU_ASSERT_EQUAL(load("[qkd]\ndriver = sim\n[qkd\n", NULL), QKS_ERR_CONFIG);
@@ -278,6 +287,7 @@ int main(void)
     CU_add_test(s, "unknown section", test_unknown_section);
     CU_add_test(s, "unknown key", test_unknown_key);
     CU_add_test(s, "key outside a section", test_key_outside_section);
+    CU_add_test(s, "an openssl.cnf is named as such", test_openssl_cnf_named);
     CU_add_test(s, "syntax error names the line", test_syntax_error_names_line);
     CU_add_test(s, "failed load changes nothing", test_failed_load_changes_nothing);
     CU_add_test(s, "file does not override set keys", test_file_does_not_override_set);
