@@ -59,8 +59,12 @@ done:
     return ok;
 }
 
-static EVP_PKEY *ec_fromdata(QKP_PROV *prov, const QKP_VARIANT *v, const unsigned char *priv,
-                             const unsigned char *pub)
+/*
+ * Key from raw parts in the child libctx. Giving the public key with the private one spares
+ * OpenSSL a scalar multiplication to recompute it (X25519/X448 import does that otherwise).
+ */
+static EVP_PKEY *fromdata(QKP_PROV *prov, const QKP_VARIANT *v, const unsigned char *priv,
+                          const unsigned char *pub)
 {
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;
@@ -69,23 +73,33 @@ static EVP_PKEY *ec_fromdata(QKP_PROV *prov, const QKP_VARIANT *v, const unsigne
     BIGNUM *bn = NULL;
 
     if (bld == NULL ||
-        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, v->curve, 0) ||
+        (v->curve != NULL &&
+         !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, v->curve, 0)) ||
         !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, v->pub_len))
         goto done;
-    if (priv != NULL) {
+    if (priv != NULL && v->curve != NULL) {
         if ((bn = BN_secure_new()) == NULL || BN_bin2bn(priv, (int)v->priv_len, bn) == NULL ||
             !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn))
             goto done;
+    } else if (priv != NULL && !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PRIV_KEY,
+                                                                 priv, v->priv_len)) {
+        goto done;
     }
     if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-        (ctx = EVP_PKEY_CTX_new_from_name(prov->libctx, "EC", NULL)) == NULL ||
+        (ctx = EVP_PKEY_CTX_new_from_name(prov->libctx, v->classical, NULL)) == NULL ||
         EVP_PKEY_fromdata_init(ctx) <= 0 ||
         EVP_PKEY_fromdata(ctx, &pkey, priv != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
                           params) <= 0)
         pkey = NULL;
 done:
     EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params) /* secure part (the BN) is cleared */;
+    if (params != NULL && priv != NULL && v->curve == NULL) {
+        /* the builder copied the raw private key into a plain allocation: wipe it */
+        OSSL_PARAM *p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PRIV_KEY);
+        if (p != NULL && p->data != NULL)
+            qks_wipe(p->data, p->data_size);
+    }
+    OSSL_PARAM_free(params); /* a secure BN's bytes are cleared by the builder's secure part */
     OSSL_PARAM_BLD_free(bld);
     BN_clear_free(bn);
     return pkey;
@@ -95,7 +109,6 @@ EVP_PKEY *qkp_classical_load_pub(QKP_PROV *prov, const QKP_VARIANT *v, const uns
                                  size_t len)
 {
     EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *check = NULL;
 
     if (len != v->pub_len)
         goto bad;
@@ -103,17 +116,11 @@ EVP_PKEY *qkp_classical_load_pub(QKP_PROV *prov, const QKP_VARIANT *v, const uns
     if (v->curve == NULL) {
         pkey = EVP_PKEY_new_raw_public_key_ex(prov->libctx, v->classical, NULL, pub, len);
     } else if (pub[0] == 0x04) { /* uncompressed points only, as TLS 1.3 requires */
-        pkey = ec_fromdata(prov, v, NULL, pub);
-        /* SP 800-56A 5.6.2.3.3 full public key validation: on the curve, right order */
-        if (pkey != NULL &&
-            ((check = EVP_PKEY_CTX_new_from_pkey(prov->libctx, pkey, NULL)) == NULL ||
-             EVP_PKEY_public_check(check) <= 0)) {
-            EVP_PKEY_free(pkey);
-            pkey = NULL;
-        }
+        /* the import refuses a point off the curve; P-256 and P-384 have cofactor 1, so a point
+         * on the curve has the right order (SP 800-56A 5.6.2.3.4 partial validation suffices) */
+        pkey = fromdata(prov, v, NULL, pub);
     }
     ERR_pop_to_mark();
-    EVP_PKEY_CTX_free(check);
     if (pkey != NULL)
         return pkey;
 bad:
@@ -127,10 +134,7 @@ EVP_PKEY *qkp_classical_load_priv(QKP_PROV *prov, const QKP_VARIANT *v, const un
 {
     EVP_PKEY *pkey;
 
-    if (v->curve == NULL)
-        pkey = EVP_PKEY_new_raw_private_key_ex(prov->libctx, v->classical, NULL, priv, v->priv_len);
-    else
-        pkey = ec_fromdata(prov, v, priv, pub);
+    pkey = fromdata(prov, v, priv, pub);
     if (pkey == NULL)
         QKP_RAISE(prov, QKP_R_INTERNAL, "cannot load the %s private key", v->alg);
     return pkey;
