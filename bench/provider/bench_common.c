@@ -18,8 +18,9 @@ OSSL_LIB_CTX *bench_libctx(const char *dir, const char *name, const char *module
     snprintf(path, sizeof(path), "%s/%s.cnf", dir, name);
     if ((f = fopen(path, "w")) == NULL)
         return NULL;
-    fprintf(f, "openssl_conf = openssl_init\n\n[openssl_init]\nproviders = provider_sect\n%s\n"
-               "[provider_sect]\ndefault = default_sect\n%s\n[default_sect]\nactivate = 1\n\n",
+    fprintf(f,
+            "openssl_conf = openssl_init\n\n[openssl_init]\nproviders = provider_sect\n%s\n"
+            "[provider_sect]\ndefault = default_sect\n%s\n[default_sect]\nactivate = 1\n\n",
             seed_qrng ? "random = random_sect\n" : "", module != NULL ? "qkey = qkey_sect\n" : "");
     if (module != NULL)
         fprintf(f,

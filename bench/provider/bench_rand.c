@@ -33,6 +33,18 @@ static double per_second(OP op, OSSL_LIB_CTX *lib, void *arg, double seconds)
     return (double)n / (t - t0);
 }
 
+/* Best of three alternating rounds each, so that load from other processes hits both alike. */
+static void compare(OP op, OSSL_LIB_CTX *q, void *qarg, OSSL_LIB_CTX *d, void *darg, double seconds,
+                    double *rq, double *rd)
+{
+    *rq = *rd = 0;
+    for (int i = 0; i < 3; i++) {
+        double a = per_second(op, q, qarg, seconds / 3), b = per_second(op, d, darg, seconds / 3);
+        *rq = a > *rq ? a : *rq;
+        *rd = b > *rd ? b : *rd;
+    }
+}
+
 static int reseed(OSSL_LIB_CTX *lib, void *arg)
 {
     return EVP_RAND_reseed(RAND_get0_primary(lib), 1, NULL, 0, NULL, 0);
@@ -96,21 +108,17 @@ int main(int argc, char **argv)
     if (qsrc == NULL || dsrc == NULL)
         return 1;
     printf("seed = QRNG (sim source) vs OpenSSL's default seed source, same run\n");
-    rq = per_second(reseed, q, NULL, secs);
-    rd = per_second(reseed, d, NULL, secs);
-    printf("  %-28s QRNG %12.1f us     default %12.1f us     ratio %.3f (latency, lower is "
-           "better)\n",
+    compare(reseed, q, NULL, d, NULL, secs, &rq, &rd);
+    printf("  %-28s QRNG %12.1f us     default %12.1f us     ratio %.3f (reseeds/s QRNG / "
+           "default)\n",
            "primary DRBG reseed latency", rq > 0 ? 1e6 / rq : 0, rd > 0 ? 1e6 / rd : 0,
-           rq > 0 ? rd / rq : 0);
-    rq = per_second(seed_draw, q, qsrc, secs);
-    rd = per_second(seed_draw, d, dsrc, secs);
+           rd > 0 ? rq / rd : 0);
+    compare(seed_draw, q, qsrc, d, dsrc, secs, &rq, &rd);
     row("seed bytes/s", "KiB/s", rq * 48, rd * 48, 1.0 / 1024);
-    rq = per_second(rand_bytes, q, &small, secs);
-    rd = per_second(rand_bytes, d, &small, secs);
+    compare(rand_bytes, q, &small, d, &small, secs, &rq, &rd);
     row("RAND_bytes 32 B", "MiB/s", rq * 32, rd * 32, 1.0 / 1048576);
     ok = rq > 0 && rd > 0;
-    rq = per_second(rand_bytes, q, &big, secs);
-    rd = per_second(rand_bytes, d, &big, secs);
+    compare(rand_bytes, q, &big, d, &big, secs, &rq, &rd);
     row("RAND_bytes 4 KiB", "MiB/s", rq * 4096, rd * 4096, 1.0 / 1048576);
     printf("  (target: RAND_bytes ratios >= 0.95)\n");
     ok = ok && rq > 0 && rd > 0;

@@ -51,8 +51,9 @@ int main(int argc, char **argv)
     snprintf(conf, sizeof(conf), "%s/qkey.conf", dir);
     if ((f = fopen(conf, "w")) == NULL)
         return 1;
-    fprintf(f, "[qkd]\ndriver = sim\nsae_id = SAE_A\nsim_link = %s/link\npeers = SAE_B\n\n"
-               "[rng]\nsource = sim\n",
+    fprintf(f,
+            "[qkd]\ndriver = sim\nsae_id = SAE_A\nsim_link = %s/link\npeers = SAE_B\n\n"
+            "[rng]\nsource = sim\n",
             dir);
     fclose(f);
     setenv("QKEY_CONF", conf, 1); /* no inline keys: the provider reads the default file */
