@@ -7,9 +7,11 @@
 set -u
 case_=$1 QCALL=$2 QKEY=${3:-} KMESIM=${4:-} MODDIR=${5:-}
 T=$(mktemp -d)
-# Sanitizer build: keep modules mapped at exit (see pin_modules.c); the ASan runtime goes first.
+# Sanitizer build: keep modules mapped at exit (see pin_modules.c), the ASan runtime first. Only
+# qcall gets the preload: sed, grep and friends are not ours to leak-check.
+QENV=()
 if [[ -n ${QCALL_PRELOAD:-} ]]; then
-  export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $QCALL_PRELOAD"
+  QENV=("LD_PRELOAD=$(gcc -print-file-name=libasan.so) $QCALL_PRELOAD")
   export ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 fi
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -22,12 +24,12 @@ skip() { echo "SKIP: $*"; exit 77; }
 run_call() {
   local ccnf=$1 rcnf=$2 calls=$3; shift 3
   rm -f "$T/port"
-  OPENSSL_CONF=$ccnf timeout 60 "$QCALL" callee --calls "$calls" --port-file "$T/port" \
+  OPENSSL_CONF=$ccnf timeout 60 env "${QENV[@]}" "$QCALL" callee --calls "$calls" --port-file "$T/port" \
     "${CALLEE_ARGS[@]}" >"$T/callee.out" 2>&1 &
   local pid=$! i
   for i in $(seq 100); do [[ -s $T/port ]] && break; sleep 0.05; done
   [[ -s $T/port ]] || fail "callee did not start"
-  OPENSSL_CONF=$rcnf timeout 60 "$QCALL" caller --port "$(cat "$T/port")" --calls "$calls" "$@" \
+  OPENSSL_CONF=$rcnf timeout 60 env "${QENV[@]}" "$QCALL" caller --port "$(cat "$T/port")" --calls "$calls" "$@" \
     >"$T/caller.out" 2>&1
   caller_rc=$?
   wait $pid; callee_rc=$?
