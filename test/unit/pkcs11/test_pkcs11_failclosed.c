@@ -3,6 +3,8 @@
  * of zeros: the SP 800-90B health tests fail), C_GenerateRandom, C_SeedRandom and key
  * generation answer CKR_DEVICE_ERROR and hand out nothing; no other source steps in.
  * A real stuck input, not a mock (the rng part's own tests cover each health test).
+ * The configuration comes the p11-kit way, `config=FILE` in pInitArgs->pReserved
+ * (x-init-reserved), which wins over $QKEY_CONF.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include "p11_harness.h"
 
 static char dir[] = "/tmp/qkey-p11fail-XXXXXX";
+static char reserved[300];
 
 static void test_stuck_source(void)
 {
@@ -26,7 +29,8 @@ static void test_stuck_source(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(gfl);
     CU_ASSERT_EQUAL_FATAL(gfl(&p11.f), CKR_OK);
     p11.name = "qkey";
-    EXPECT(p11.f->C_Initialize(NULL), CKR_OK);
+    CK_C_INITIALIZE_ARGS args = {NULL, NULL, NULL, NULL, CKF_OS_LOCKING_OK, reserved};
+    EXPECT(p11.f->C_Initialize(&args), CKR_OK);
     EXPECT(p11.f->C_OpenSession(1, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s), CKR_OK);
     memset(buf, 0, sizeof(buf));
     EXPECT(p11.f->C_GenerateRandom(s, buf, sizeof(buf)), CKR_DEVICE_ERROR);
@@ -58,7 +62,8 @@ int main(void)
     fp = fopen(path, "w");
     fputs(text, fp);
     fclose(fp);
-    setenv("QKEY_CONF", path, 1);
+    snprintf(reserved, sizeof(reserved), "config=%s", path);
+    setenv("QKEY_CONF", "/nonexistent/qkey.conf", 1); /* would fail C_Initialize if read */
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     CU_pSuite suite = CU_add_suite("fail closed", NULL, NULL);
