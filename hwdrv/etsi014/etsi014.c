@@ -98,7 +98,7 @@ static int drv_open(const QKS_CONFIG *cfg, QHW_QKD **out)
     int rc;
 
     *out = NULL;
-    if ((rc = qks_config_get_long(cfg, "qkd.timeout_ms", 5000, 1, 3600000, &timeout)) ||
+    if ((rc = qks_config_get_long(cfg, "qkd.timeout_ms", 10000, 1, 3600000, &timeout)) ||
         (rc = qks_config_get_long(cfg, "qkd.key_bits", 256, 64, QKS_KEY_MAX * 8, &bits)) ||
         (rc = qks_config_get_long(cfg, "qkd.prefetch", 0, 0, E14_MAX_PREFETCH, &prefetch)))
         return rc;
