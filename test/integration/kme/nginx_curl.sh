@@ -29,7 +29,7 @@ workers=$(ps -o user= --ppid $NGX_PID | grep -c www-data)
 [[ $workers == 3 ]] && pass "nginx runs 3 workers as www-data" || fail "nginx workers as www-data: $workers"
 
 fetch() {
-  OPENSSL_CONF=$T/kme/sae-b.cnf timeout 15 curl -s --curves x25519_qkd --tlsv1.3 --cacert "$T/srv.pem" \
+  OPENSSL_CONF=$T/kme/sae-b.cnf timeout 15 curl -sS --curves x25519_qkd --tlsv1.3 --cacert "$T/srv.pem" \
     --resolve localhost:$NGX_PORT:127.0.0.1 "https://localhost:$NGX_PORT/" 2>>"$T/curl.err"
 }
 
