@@ -66,7 +66,7 @@ conns=$(ss -tnp 2>/dev/null | grep ":$PORT_A " | grep -c nginx)
 sclient() {
   echo | OPENSSL_CONF=$T/kme/sae-b.cnf timeout 15 openssl s_client -connect 127.0.0.1:$NGX_PORT \
     -groups x25519_qkd -tls1_3 -CAfile "$T/srv.pem" -servername localhost >"$T/sclient.out" 2>&1
-  grep -q "Verify return code: 0" "$T/sclient.out" && grep -q "^    Protocol  : TLSv1.3" "$T/sclient.out" &&
+  grep -q "Verify return code: 0" "$T/sclient.out" && grep -q "^New, TLSv1.3" "$T/sclient.out" &&
     echo qkey-ok
 }
 check_fault() { # KME JSON WANT-IN-LOG
