@@ -153,18 +153,18 @@ else
   done
   if ((ok)); then
     say "site A: C_GenerateKey(CKM_QKEY_QKD_KEY_NEW, peer SAE_B), then AES-256-GCM encrypt"
-    read -r kid iv ct < <(QKEY_CONF=$L/qkey-a.conf python3 scripts/demo_p11.py "$MOD" qka 123456 new SAE_B 2>"$W/p11-a.err")
+    read -r kid iv ct < <(QKEY_CONF=$L/qkey-a.conf /usr/bin/python3 scripts/demo_p11.py "$MOD" qka 123456 new SAE_B 2>"$W/p11-a.err")
     if [[ -z ${ct:-} ]]; then
       flunk "PKCS#11 KEY_NEW on A" "$(tail -1 "$W/p11-a.err")"
     else
       say "  key ID sent to site B:  $kid   (the key itself never leaves the token)"
       say "  ciphertext:             $ct"
       say "site B: C_GenerateKey(CKM_QKEY_QKD_KEY_GET, peer SAE_A, key ID $kid), then decrypt"
-      pt=$(QKEY_CONF=$L/qkey-b.conf python3 scripts/demo_p11.py "$MOD" qkb 123456 get SAE_A "$kid" "$iv" "$ct" 2>"$W/p11-b.err")
+      pt=$(QKEY_CONF=$L/qkey-b.conf /usr/bin/python3 scripts/demo_p11.py "$MOD" qkb 123456 get SAE_A "$kid" "$iv" "$ct" 2>"$W/p11-b.err")
       say "  plaintext on site B:    ${pt:-(none)}"
       if [[ $pt == "one session, one key" ]]; then
         pass "QKD key shared through PKCS#11 and used for AES-GCM"
-        if QKEY_CONF=$L/qkey-b.conf python3 scripts/demo_p11.py "$MOD" qkb 123456 get SAE_A "$kid" "$iv" "$ct" >/dev/null 2>"$W/p11-replay.err"; then
+        if QKEY_CONF=$L/qkey-b.conf /usr/bin/python3 scripts/demo_p11.py "$MOD" qkb 123456 get SAE_A "$kid" "$iv" "$ct" >/dev/null 2>"$W/p11-replay.err"; then
           flunk "replay refusal" "the same key ID was handed out twice"
         else
           say "  a second fetch of $kid: $(tail -1 "$W/p11-replay.err")"

@@ -27,7 +27,8 @@ pair() { # CALLEE_CNF CALLER_CNF KEX CALLS caller-args...: prints the caller's s
 }
 field() { sed -E "s/.*$1=([0-9.]+).*/\1/"; }
 
-if [[ -x $QKEY ]] && "$QKEY" sim init "$T/link" >/dev/null 2>&1; then
+if [[ -x $QKEY && -f $B/lib/ossl-modules/qkey.so ]] &&
+  QKEY_PROVIDER_MODULE=$B/lib/ossl-modules/qkey.so "$QKEY" sim init "$T/link" >/dev/null 2>&1; then
   A=$T/link/sae-a.cnf Bc=$T/link/sae-b.cnf
 else
   echo "no simulated QKD link (needs $QKEY and the provider): set-up comparison skipped"; A= Bc=

@@ -128,7 +128,11 @@ static int answer(SSL *ssl, const QCALL_KEX *kex, unsigned n, const QCALL_OPTS *
         uint32_t w = invite.frames - done_frames < invite.window ? invite.frames - done_frames
                                                                  : invite.window;
 
+        uint32_t before = qcall_media_stats(media)->datagrams;
+
         qcall_media_recv(media, w, 2000);
+        if (qcall_media_stats(media)->datagrams == before)
+            break; /* the caller went quiet: stop answering, wait for BYE or hang-up */
         if (!qcall_media_send(media, w, 1))
             break;
         done_frames += w;

@@ -61,6 +61,7 @@ check_refused() {
 need_qkd() {
   [[ -n $QKEY && -x $QKEY ]] || skip "the qkey tool is not built (tools/), no simulated link"
   [[ -n $MODDIR && -f $MODDIR/qkey.so ]] || skip "the qkey provider is not built ($MODDIR/qkey.so)"
+  export QKEY_PROVIDER_MODULE=$MODDIR/qkey.so # the module the generated .cnf files load
 }
 distinct_key_ids() { # N: the callee and the caller saw the same N distinct UUID key IDs
   local n=$1
