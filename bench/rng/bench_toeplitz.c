@@ -91,7 +91,7 @@ int main(int argc, char **argv)
     if (secs >= 0.5) {
         size_t n = (size_t)1 << 22, m = qhw_lhl_output_bits(n * 0.2555, 100);
         double hw = bench_toeplitz(n, m, 1, secs);
-        printf("Toeplitz n=%zu m=%zu (DIQRNG block, Karatsuba): pclmul %.3f Gbit/s (%.2fx "
+        printf("Toeplitz n=%zu m=%zu (DIQRNG block, Karatsuba): pclmul %.4f Gbit/s (%.4fx "
                "SHA-256)\n",
                n, m, hw / 1e9, hw / sha);
     }

@@ -141,7 +141,8 @@ int qhw_toeplitz_new(size_t n, size_t m_max, const unsigned char *seed, size_t s
 void qhw_toeplitz_free(QHW_TOEPLITZ *t);
 /* out[0 .. ceil(m/8)) = first m bits of T x, x = the n bits of in (bit j = in[j/8] >> j%8). */
 int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, unsigned char *out);
-/* Select the PCLMULQDQ kernel (on = 1) or the portable one; returns 1 if the request holds. */
+/* Kernel: 1 = PCLMULQDQ (the default when the CPU has it), 2 = PCLMULQDQ one word per step (the
+ * template version, for tests), 0 = portable; returns 1 if the request holds. */
 int qhw_toeplitz_use_pclmul(QHW_TOEPLITZ *t, int on);
 int qhw_cpu_has_pclmul(void);
 /* Plain O(nm) definition, for tests. */

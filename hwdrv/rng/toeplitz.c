@@ -76,6 +76,37 @@ static inline void clmul_soft(ACC_SOFT *acc, uint64_t a, uint64_t b)
 #undef TK_MULACC
 #undef TK_LO
 #undef TK_HI
+
+/* tk_middle_school_pclmul with two words per step: one 128-bit load of x[a], x[a+1] and one of
+ * s[j-a], s[j+1-a] feed two PCLMULQDQs (x[a] s[j+1-a] and x[a+1] s[j-a]) into two accumulators.
+ * Same contract as the template version; tested equal to it. */
+__attribute__((target("pclmul,sse4.1"))) static void
+tk_middle_school_pclmul2(uint64_t *p, const uint64_t *x, size_t nw, const uint64_t *sp, size_t spw,
+                         size_t k0, size_t k1)
+{
+    uint64_t prev_hi = 0;
+
+    for (size_t j = k0 - 1; j <= k1; j++) {
+        __m128i acc0 = _mm_setzero_si128(), acc1 = _mm_setzero_si128();
+        size_t a0 = j + 2 > spw ? j + 2 - spw : 0, a1 = j + 1 < nw - 1 ? j + 1 : nw - 1;
+        const uint64_t *sj = sp + j + 1;
+        size_t a = a0;
+        for (; a + 1 <= a1; a += 2) {
+            __m128i xv = _mm_loadu_si128((const __m128i *)(x + a));         /* x[a], x[a+1] */
+            __m128i sv = _mm_loadu_si128((const __m128i *)(sj - a - 1));    /* s'[.-1], s'[.] */
+            acc0 = _mm_xor_si128(acc0, _mm_clmulepi64_si128(xv, sv, 0x10)); /* x[a] * sj[-a] */
+            acc1 = _mm_xor_si128(acc1, _mm_clmulepi64_si128(xv, sv, 0x01)); /* x[a+1] * sj[-a-1] */
+        }
+        if (a == a1)
+            acc0 = _mm_xor_si128(
+                acc0, _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)x[a]),
+                                           _mm_cvtsi64_si128((long long)sj[-(long)a]), 0));
+        acc0 = _mm_xor_si128(acc0, acc1);
+        if (j >= k0)
+            p[j - k0] = (uint64_t)_mm_cvtsi128_si64(acc0) ^ prev_hi;
+        prev_hi = (uint64_t)_mm_extract_epi64(acc0, 1);
+    }
+}
 #endif
 
 int qhw_cpu_has_pclmul(void)
@@ -102,7 +133,7 @@ struct qhw_toeplitz_st {
     size_t pw;
     uint64_t *tmp; /* Karatsuba scratch (secret) */
     size_t tmpw;
-    int pclmul;
+    int pclmul; /* 0 portable, 1 PCLMULQDQ (two words per step), 2 PCLMULQDQ one by one */
 };
 
 size_t qhw_toeplitz_seed_bytes(size_t n, size_t m_max)
@@ -168,8 +199,8 @@ int qhw_toeplitz_new(size_t n, size_t m_max, const unsigned char *seed, size_t s
 
 int qhw_toeplitz_use_pclmul(QHW_TOEPLITZ *t, int on)
 {
-    t->pclmul = on && qhw_cpu_has_pclmul();
-    return t->pclmul == (on != 0);
+    t->pclmul = on && qhw_cpu_has_pclmul() ? on : 0;
+    return t->pclmul == on;
 }
 
 int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, unsigned char *out)
@@ -182,8 +213,10 @@ int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, uns
     load_bits(t->x, t->nw, in, n);
 #ifdef QHW_HAVE_PCLMUL_BUILD
     if (t->pclmul) {
-        if (t->nw <= SCHOOL_MAX)
+        if (t->nw <= SCHOOL_MAX && t->pclmul == 2)
             tk_middle_school_pclmul(t->p, t->x, t->nw, t->sp, t->spw, k0, k1);
+        else if (t->nw <= SCHOOL_MAX)
+            tk_middle_school_pclmul2(t->p, t->x, t->nw, t->sp, t->spw, k0, k1);
         else
             tk_middle_kara_pclmul(t->p, t->x, t->nw, t->sp + 1, t->spw - 1, k0, k1, KARA_CHUNK,
                                   t->tmp);

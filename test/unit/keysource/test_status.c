@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/sim.h"
 #include "util.h"
 
 static json_t *status(QKS_CTX *ctx, char **text)
@@ -96,6 +97,36 @@ static void test_status_fields(void)
     qks_ctx_free(b);
 }
 
+/* A driver that cannot answer its status (a KME down) shows up as an error field of that peer;
+ * the status itself still succeeds. The sim link cannot be made to fail its status, so its
+ * method table is wrapped with a status that reports the KME unreachable. */
+static int unreachable_status(QHW_QKD *drv, const char *peer, json_t *out)
+{
+    (void)drv;
+    (void)out;
+    return qks_set_error(QKS_ERR_UNREACHABLE, "KME https://127.0.0.1:1 unreachable for %s", peer);
+}
+
+static void test_status_driver_error(void)
+{
+    QKS_CTX *a = tu_sim_ctx(tu_tmpdir(), "SAE_A", "SAE_B", NULL);
+    QHW_QKD_METHOD failing = qhw_qkd_sim_method;
+    const QHW_QKD_METHOD *real = a->qkd->meth;
+    char *text = NULL;
+
+    failing.status = unreachable_status;
+    a->qkd->meth = &failing;
+    json_t *j = status(a, &text);
+    json_t *link = json_object_get(peer(j, "SAE_B"), "link");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(link, "error")),
+                           qks_strerror(QKS_ERR_UNREACHABLE));
+    CU_ASSERT(tu_contains(json_string_value(json_object_get(link, "error_detail")), "SAE_B"));
+    json_decref(j);
+    free(text);
+    a->qkd->meth = real;
+    qks_ctx_free(a);
+}
+
 static void test_status_rng_only(void)
 {
     QKS_CONFIG *cfg = qks_config_new();
@@ -119,6 +150,7 @@ int main(void)
         return 2;
     CU_pSuite s = CU_add_suite("status", NULL, NULL);
     CU_add_test(s, "status fields and counters", test_status_fields);
+    CU_add_test(s, "driver status failure is a field", test_status_driver_error);
     CU_add_test(s, "RNG-only status", test_status_rng_only);
     return tu_run();
 }
