@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <openssl/evp.h>
+#include <openssl/provider.h>
 #include <sqlite3.h>
 
 #include "pkcs11_3_0.h"
@@ -119,8 +120,12 @@ int qkt_session_rw(const QKT_SESSION *s);
 /* ---- token / slot (slot.c, pin.c) ------------------------------------------------------ */
 typedef struct qkt_lib_st {
     pid_t pid;
+    /* One MADV_WIPEONFORK page holding 1: reads 0 in a forked child, so the fork check on
+     * every call costs no system call (NULL when the kernel lacks it: getpid() then). */
+    volatile unsigned char *fork_guard;
     QKS_CTX *qks;
     OSSL_LIB_CTX *libctx;
+    OSSL_PROVIDER *deflt; /* the default provider, loaded into libctx explicitly */
     /* store */
     sqlite3 *db;
     long long data_version;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <openssl/provider.h>
 
@@ -25,10 +26,32 @@ static unsigned long init_count;
  * handle, sessions and keys); it stays reachable here so leak checkers do not complain. */
 static QKT_LIB *abandoned[8];
 
+/* 1 if lib was made by this process (not inherited across fork). */
+static int ours(const QKT_LIB *lib)
+{
+    if (lib->fork_guard != NULL)
+        return *lib->fork_guard == 1;
+    return lib->pid == getpid();
+}
+
 int qkt_initialised(void)
 {
     QKT_LIB *lib = __atomic_load_n(&qkt_lib, __ATOMIC_ACQUIRE);
-    return lib != NULL && lib->pid == getpid();
+    return lib != NULL && ours(lib);
+}
+
+static void fork_guard_new(QKT_LIB *lib)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    void *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return;
+    if (madvise(p, (size_t)page, MADV_WIPEONFORK) != 0) {
+        munmap(p, (size_t)page);
+        return;
+    }
+    *(unsigned char *)p = 1;
+    lib->fork_guard = p;
 }
 
 CK_RV qkt_enter(void)
@@ -62,8 +85,11 @@ static void lib_free(QKT_LIB *lib)
     qkt_fetch_free();
     qkt_store_close();
     free(lib->store_path);
+    OSSL_PROVIDER_unload(lib->deflt);
     OSSL_LIB_CTX_free(lib->libctx);
     qks_ctx_free(lib->qks);
+    if (lib->fork_guard != NULL)
+        munmap((void *)lib->fork_guard, (size_t)sysconf(_SC_PAGESIZE));
     free(lib);
     qkt_lib = NULL;
 }
@@ -127,6 +153,7 @@ static CK_RV lib_new(const char *reserved, QKT_LIB **out)
     if (lib == NULL)
         return CKR_HOST_MEMORY;
     lib->pid = getpid();
+    fork_guard_new(lib);
     lib->login = (CK_USER_TYPE)-1;
     lib->next_session = 1;
     lib->next_object = 1;
@@ -155,7 +182,7 @@ static CK_RV lib_new(const char *reserved, QKT_LIB **out)
     lib->max_tries = v;
 
     if ((lib->libctx = OSSL_LIB_CTX_new()) == NULL ||
-        OSSL_PROVIDER_load(lib->libctx, "default") == NULL) {
+        (lib->deflt = OSSL_PROVIDER_load(lib->libctx, "default")) == NULL) {
         rv = CKR_GENERAL_ERROR;
         goto err;
     }
@@ -187,7 +214,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
     }
     pthread_mutex_lock(&init_mutex);
     if (qkt_lib != NULL) {
-        if (qkt_lib->pid == getpid()) {
+        if (ours(qkt_lib)) {
             /* Deliberate, as p11-kit does for the modules it manages: several users in one
              * process (threads, libraries) may each initialise; the token stays up until the
              * last of them calls C_Finalize. Strict PKCS#11 would answer

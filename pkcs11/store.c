@@ -117,7 +117,8 @@ CK_RV qkt_meta_get(const char *name, unsigned char **val, size_t *len)
         if ((*val = malloc(n + 1)) == NULL) {
             rv = CKR_HOST_MEMORY;
         } else {
-            memcpy(*val, sqlite3_column_blob(st, 0), n);
+            if (n > 0)
+                memcpy(*val, sqlite3_column_blob(st, 0), n);
             (*val)[n] = 0;
             *len = n;
         }
@@ -279,7 +280,8 @@ static CK_RV load_row(sqlite3_stmt *st)
         if ((obj->sealed = malloc(n ? n : 1)) == NULL)
             rv = CKR_HOST_MEMORY;
         else {
-            memcpy(obj->sealed, sqlite3_column_blob(st, 2), n);
+            if (n > 0)
+                memcpy(obj->sealed, sqlite3_column_blob(st, 2), n);
             obj->sealed_len = n;
         }
     }

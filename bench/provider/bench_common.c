@@ -1,0 +1,65 @@
+/* Shared by the provider benchmarks (see bench_common.h). */
+#include "bench_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+
+OSSL_LIB_CTX *bench_libctx(const char *dir, const char *name, const char *module, const char *sae,
+                           const char *peers, int seed_qrng)
+{
+    char path[512];
+    FILE *f;
+    OSSL_LIB_CTX *lib;
+
+    snprintf(path, sizeof(path), "%s/%s.cnf", dir, name);
+    if ((f = fopen(path, "w")) == NULL)
+        return NULL;
+    fprintf(f,
+            "openssl_conf = openssl_init\n\n[openssl_init]\nproviders = provider_sect\n%s\n"
+            "[provider_sect]\ndefault = default_sect\n%s\n[default_sect]\nactivate = 1\n\n",
+            seed_qrng ? "random = random_sect\n" : "", module != NULL ? "qkey = qkey_sect\n" : "");
+    if (module != NULL)
+        fprintf(f,
+                "[qkey_sect]\nmodule = %s\nactivate = 1\nqkd.driver = sim\nqkd.sae_id = %s\n"
+                "qkd.sim_link = %s/link\nqkd.peers = %s\nqkd.rate_limit = 1000000\n"
+                "qkd.rate_burst = 1000000\nrng.source = sim\n\n",
+                module, sae, dir, peers);
+    if (seed_qrng)
+        fprintf(f, "[random_sect]\nseed = QRNG\nseed_properties = provider=qkey\n");
+    fclose(f);
+    if ((lib = OSSL_LIB_CTX_new()) == NULL || !OSSL_LIB_CTX_load_config(lib, path)) {
+        ERR_print_errors_fp(stderr);
+        OSSL_LIB_CTX_free(lib);
+        return NULL;
+    }
+    return lib;
+}
+
+const char *bench_tmpdir(void)
+{
+    static char dir[64];
+
+    snprintf(dir, sizeof(dir), "/tmp/qkey-bench-XXXXXX");
+    return mkdtemp(dir);
+}
+
+void bench_rmdir(const char *dir)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+double bench_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,199 @@
+/*
+ * qkey provider: the QKD KEM's wire format, the bytes of a TLS key share (public key) and of
+ * the server's answer (ciphertext). Pure encoding and strict decoding, no key source and no
+ * OpenSSL state, so the decoders can be fuzzed alone. The format is written down in
+ * docs/kem-wire-format.md; all integers are big-endian:
+ *
+ *   public key: version(1) variant(1) u16 classical_len, classical public,
+ *               u8 sae_len, SAE ID
+ *   ciphertext: version(1) variant(1) u16 classical_len, classical ciphertext,
+ *               u8 sae_len, server SAE ID, u8 key_id_len, key ID
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+const QKP_VARIANT qkp_variants[QKP_NVARIANTS] = {
+    {QKP_QKD, "QKD", "qkd", NULL, NULL, 0, 0, 0, 0, 0xFEA0},
+    {QKP_X25519, "X25519-QKD", "x25519_qkd", "X25519", NULL, 32, 32, 32, 128, 0xFEA1},
+    {QKP_X448, "X448-QKD", "x448_qkd", "X448", NULL, 56, 56, 56, 224, 0xFEA2},
+    {QKP_P256, "P-256-QKD", "secp256r1_qkd", "EC", "P-256", 65, 32, 32, 128, 0xFEA3},
+    {QKP_P384, "P-384-QKD", "secp384r1_qkd", "EC", "P-384", 97, 48, 48, 192, 0xFEA4},
+};
+
+const QKP_VARIANT *qkp_variant_by_name(const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    for (int i = 0; i < QKP_NVARIANTS; i++)
+        if (strcasecmp(name, qkp_variants[i].alg) == 0 ||
+            strcasecmp(name, qkp_variants[i].group) == 0)
+            return &qkp_variants[i];
+    return NULL;
+}
+
+/* ---- encoding -------------------------------------------------------------------------- */
+static int put_field8(unsigned char **p, const unsigned char *end, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 255 || (size_t)(end - *p) < 1 + n)
+        return 0;
+    *(*p)++ = (unsigned char)n;
+    memcpy(*p, s, n);
+    *p += n;
+    return 1;
+}
+
+static int put_head(unsigned char **p, const unsigned char *end, const QKP_WIRE *w)
+{
+    const QKP_VARIANT *v;
+
+    if ((unsigned)w->variant >= QKP_NVARIANTS)
+        return 0;
+    v = &qkp_variants[w->variant];
+    if (w->classical_len != v->pub_len || (size_t)(end - *p) < 4 + w->classical_len)
+        return 0;
+    *(*p)++ = QKP_WIRE_VERSION;
+    *(*p)++ = (unsigned char)w->variant;
+    *(*p)++ = (unsigned char)(w->classical_len >> 8);
+    *(*p)++ = (unsigned char)(w->classical_len & 0xff);
+    if (w->classical_len > 0)
+        memcpy(*p, w->classical, w->classical_len);
+    *p += w->classical_len;
+    return 1;
+}
+
+size_t qkp_wire_encode_pub(const QKP_WIRE *w, unsigned char *out, size_t out_len)
+{
+    unsigned char *p = out, *end = out + out_len;
+
+    if (!qks_valid_sae_id(w->sae_id) || !put_head(&p, end, w) || !put_field8(&p, end, w->sae_id))
+        return 0;
+    return (size_t)(p - out);
+}
+
+size_t qkp_wire_encode_ct(const QKP_WIRE *w, unsigned char *out, size_t out_len)
+{
+    unsigned char *p = out, *end = out + out_len;
+
+    if (!qks_valid_sae_id(w->sae_id) || !qks_valid_key_id(w->key_id) || !put_head(&p, end, w) ||
+        !put_field8(&p, end, w->sae_id) || !put_field8(&p, end, w->key_id))
+        return 0;
+    return (size_t)(p - out);
+}
+
+/* ---- decoding -------------------------------------------------------------------------- */
+#include <stdarg.h>
+
+typedef struct {
+    const unsigned char *p, *end;
+    char *why;
+    size_t why_len;
+    const char *what; /* "key share" or "ciphertext" */
+} READER;
+
+static int fail(READER *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(READER *r, const char *fmt, ...)
+{
+    char m[160];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof(m), fmt, ap);
+    va_end(ap);
+    snprintf(r->why, r->why_len, "%s: %s", r->what, m);
+    return 0;
+}
+
+static size_t left(const READER *r)
+{
+    return (size_t)(r->end - r->p);
+}
+
+static int get_head(READER *r, QKP_VARIANT_ID expect, QKP_WIRE *w)
+{
+    size_t n;
+    const QKP_VARIANT *v = &qkp_variants[expect];
+
+    if (left(r) < 4)
+        return fail(r, "truncated header (%zu of 4 bytes)", left(r));
+    if (r->p[0] != QKP_WIRE_VERSION)
+        return fail(r, "format version %u, expected %u", r->p[0], QKP_WIRE_VERSION);
+    if (r->p[1] != (unsigned char)expect)
+        return fail(r, "variant %u (%s expected %u)", r->p[1], v->alg, (unsigned)expect);
+    n = ((size_t)r->p[2] << 8) | r->p[3];
+    r->p += 4;
+    if (n != v->pub_len)
+        return fail(r, "classical part of %zu bytes, %s needs %zu", n, v->alg, v->pub_len);
+    if (left(r) < n)
+        return fail(r, "classical part truncated (%zu of %zu bytes)", left(r), n);
+    w->variant = expect;
+    w->classical = n > 0 ? r->p : NULL;
+    w->classical_len = n;
+    r->p += n;
+    return 1;
+}
+
+/* u8 length + field into dst (NUL-terminated, 1..max bytes, no NUL inside). */
+static int get_field8(READER *r, char *dst, size_t max, const char *name)
+{
+    size_t n;
+
+    if (left(r) < 1)
+        return fail(r, "truncated before the %s", name);
+    n = *r->p++;
+    if (n == 0 || n > max)
+        return fail(r, "%s of %zu bytes (1..%zu allowed)", name, n, max);
+    if (left(r) < n)
+        return fail(r, "%s truncated (%zu of %zu bytes)", name, left(r), n);
+    if (memchr(r->p, '\0', n) != NULL)
+        return fail(r, "%s contains a NUL byte", name);
+    memcpy(dst, r->p, n);
+    dst[n] = '\0';
+    r->p += n;
+    return 1;
+}
+
+static int check_end(READER *r)
+{
+    if (left(r) != 0)
+        return fail(r, "%zu trailing bytes", left(r));
+    return 1;
+}
+
+int qkp_wire_decode_pub(const unsigned char *in, size_t len, QKP_VARIANT_ID expect, QKP_WIRE *w,
+                        char *why, size_t why_len)
+{
+    READER r = {in, in + len, why, why_len, "key share"};
+
+    memset(w, 0, sizeof(*w));
+    if (in == NULL || (unsigned)expect >= QKP_NVARIANTS)
+        return fail(&r, "no data");
+    if (!get_head(&r, expect, w) || !get_field8(&r, w->sae_id, QKS_SAE_ID_MAX, "SAE ID") ||
+        !check_end(&r))
+        return 0;
+    if (!qks_valid_sae_id(w->sae_id))
+        return fail(&r, "SAE ID is not of the form [A-Za-z0-9._:@-]{1,64}");
+    return 1;
+}
+
+int qkp_wire_decode_ct(const unsigned char *in, size_t len, QKP_VARIANT_ID expect, QKP_WIRE *w,
+                       char *why, size_t why_len)
+{
+    READER r = {in, in + len, why, why_len, "ciphertext"};
+
+    memset(w, 0, sizeof(*w));
+    if (in == NULL || (unsigned)expect >= QKP_NVARIANTS)
+        return fail(&r, "no data");
+    if (!get_head(&r, expect, w) || !get_field8(&r, w->sae_id, QKS_SAE_ID_MAX, "SAE ID") ||
+        !get_field8(&r, w->key_id, QKS_KEY_ID_MAX, "key ID") || !check_end(&r))
+        return 0;
+    if (!qks_valid_sae_id(w->sae_id))
+        return fail(&r, "SAE ID is not of the form [A-Za-z0-9._:@-]{1,64}");
+    if (!qks_valid_key_id(w->key_id))
+        return fail(&r, "key ID is not a UUID");
+    return 1;
+}
