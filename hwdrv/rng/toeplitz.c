@@ -77,11 +77,11 @@ static inline void clmul_soft(ACC_SOFT *acc, uint64_t a, uint64_t b)
 #undef TK_LO
 #undef TK_HI
 
-/* tk_middle_school_pclmul with two words per step: one 128-bit load of x[a], x[a+1] and one of
- * s[j-a], s[j+1-a] feed two PCLMULQDQs (x[a] s[j+1-a] and x[a+1] s[j-a]) into two accumulators.
- * Same contract as the template version; tested equal to it. */
-__attribute__((target("pclmul,sse4.1"))) static void
-tk_middle_school_pclmul2(uint64_t *p, const uint64_t *x, size_t nw, const uint64_t *sp, size_t spw,
+/* tk_middle_school_pclmul, four words per step: 128-bit loads of x[a..a+3] and of the matching
+ * reversed seed words feed four PCLMULQDQs into two accumulators (AVX encoding: no register
+ * copies). Same contract as the template version; tested equal to it. */
+__attribute__((target("pclmul,avx"))) static void
+tk_middle_school_pclmul4(uint64_t *p, const uint64_t *x, size_t nw, const uint64_t *sp, size_t spw,
                          size_t k0, size_t k1)
 {
     uint64_t prev_hi = 0;
@@ -91,13 +91,17 @@ tk_middle_school_pclmul2(uint64_t *p, const uint64_t *x, size_t nw, const uint64
         size_t a0 = j + 2 > spw ? j + 2 - spw : 0, a1 = j + 1 < nw - 1 ? j + 1 : nw - 1;
         const uint64_t *sj = sp + j + 1;
         size_t a = a0;
-        for (; a + 1 <= a1; a += 2) {
-            __m128i xv = _mm_loadu_si128((const __m128i *)(x + a));         /* x[a], x[a+1] */
-            __m128i sv = _mm_loadu_si128((const __m128i *)(sj - a - 1));    /* s'[.-1], s'[.] */
-            acc0 = _mm_xor_si128(acc0, _mm_clmulepi64_si128(xv, sv, 0x10)); /* x[a] * sj[-a] */
-            acc1 = _mm_xor_si128(acc1, _mm_clmulepi64_si128(xv, sv, 0x01)); /* x[a+1] * sj[-a-1] */
+        for (; a + 3 <= a1; a += 4) {
+            __m128i x0 = _mm_loadu_si128((const __m128i *)(x + a));      /* x[a], x[a+1] */
+            __m128i x1 = _mm_loadu_si128((const __m128i *)(x + a + 2));  /* x[a+2], x[a+3] */
+            __m128i s0 = _mm_loadu_si128((const __m128i *)(sj - a - 1)); /* sj[-a-1], sj[-a] */
+            __m128i s1 = _mm_loadu_si128((const __m128i *)(sj - a - 3)); /* sj[-a-3], sj[-a-2] */
+            acc0 = _mm_xor_si128(acc0, _mm_clmulepi64_si128(x0, s0, 0x10));
+            acc1 = _mm_xor_si128(acc1, _mm_clmulepi64_si128(x0, s0, 0x01));
+            acc0 = _mm_xor_si128(acc0, _mm_clmulepi64_si128(x1, s1, 0x10));
+            acc1 = _mm_xor_si128(acc1, _mm_clmulepi64_si128(x1, s1, 0x01));
         }
-        if (a == a1)
+        for (; a <= a1; a++)
             acc0 = _mm_xor_si128(
                 acc0, _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)x[a]),
                                            _mm_cvtsi64_si128((long long)sj[-(long)a]), 0));
@@ -113,7 +117,7 @@ int qhw_cpu_has_pclmul(void)
 {
 #ifdef QHW_HAVE_PCLMUL_BUILD
     __builtin_cpu_init();
-    return __builtin_cpu_supports("pclmul");
+    return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("avx");
 #else
     return 0;
 #endif
@@ -133,7 +137,7 @@ struct qhw_toeplitz_st {
     size_t pw;
     uint64_t *tmp; /* Karatsuba scratch (secret) */
     size_t tmpw;
-    int pclmul; /* 0 portable, 1 PCLMULQDQ (two words per step), 2 PCLMULQDQ one by one */
+    int pclmul; /* 0 portable, 1 PCLMULQDQ (four words per step), 2 PCLMULQDQ one by one */
 };
 
 size_t qhw_toeplitz_seed_bytes(size_t n, size_t m_max)
@@ -146,8 +150,12 @@ static void load_bits(uint64_t *w, size_t nwords, const unsigned char *b, size_t
     size_t nbytes = (nbits + 7) / 8;
 
     memset(w, 0, nwords * sizeof(uint64_t));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(w, b, nbytes); /* bit j of byte j / 8 is bit j % 64 of word j / 64 */
+#else
     for (size_t i = 0; i < nbytes; i++)
         w[i / 8] |= (uint64_t)b[i] << (8 * (i % 8));
+#endif
     if (nbits % 64)
         w[nbits / 64] &= ((uint64_t)1 << (nbits % 64)) - 1;
 }
@@ -216,7 +224,7 @@ int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, uns
         if (t->nw <= SCHOOL_MAX && t->pclmul == 2)
             tk_middle_school_pclmul(t->p, t->x, t->nw, t->sp, t->spw, k0, k1);
         else if (t->nw <= SCHOOL_MAX)
-            tk_middle_school_pclmul2(t->p, t->x, t->nw, t->sp, t->spw, k0, k1);
+            tk_middle_school_pclmul4(t->p, t->x, t->nw, t->sp, t->spw, k0, k1);
         else
             tk_middle_kara_pclmul(t->p, t->x, t->nw, t->sp + 1, t->spw - 1, k0, k1, KARA_CHUNK,
                                   t->tmp);
@@ -229,14 +237,19 @@ int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, uns
             tk_middle_kara_soft(t->p, t->x, t->nw, t->sp + 1, t->spw - 1, k0, k1, KARA_CHUNK,
                                 t->tmp);
     }
-    /* out bit i = product bit n - 1 + i = bit shift + i of p[] */
-    for (size_t i = 0; i < (m + 7) / 8; i++) {
-        size_t bit = shift + 8 * i, w = bit / 64, o = bit % 64;
-        uint64_t v = t->p[w] >> o;
-        if (o > 56 && w + 1 <= k1 - k0)
-            v |= t->p[w + 1] << (64 - o);
-        out[i] = (unsigned char)v;
+    /* out bit i = product bit n - 1 + i = bit shift + i of p[]: shift whole words, in place */
+    for (size_t w = 0; w < (m + 63) / 64; w++) {
+        uint64_t v = t->p[w] >> shift;
+        if (shift != 0 && w + 1 <= k1 - k0)
+            v |= t->p[w + 1] << (64 - shift);
+        t->p[w] = v;
     }
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(out, t->p, (m + 7) / 8);
+#else
+    for (size_t i = 0; i < (m + 7) / 8; i++)
+        out[i] = (unsigned char)(t->p[i / 8] >> (8 * (i % 8)));
+#endif
     if (m % 8)
         out[m / 8] &= (unsigned char)((1u << (m % 8)) - 1);
     qks_wipe(t->x, t->nw * sizeof(uint64_t));
