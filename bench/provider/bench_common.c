@@ -26,8 +26,9 @@ OSSL_LIB_CTX *bench_libctx(const char *dir, const char *name, const char *module
         fprintf(f,
                 "[qkey_sect]\nmodule = %s\nactivate = 1\nqkd.driver = sim\nqkd.sae_id = %s\n"
                 "qkd.sim_link = %s/link\nqkd.peers = %s\nqkd.rate_limit = 1000000\n"
-                "qkd.rate_burst = 1000000\nrng.source = sim\n\n",
-                module, sae, dir, peers);
+                "qkd.rate_burst = 1000000\nqkd.prefetch = %s\nrng.source = sim\n\n",
+                module, sae, dir, peers,
+                getenv("QKEY_BENCH_PREFETCH") != NULL ? getenv("QKEY_BENCH_PREFETCH") : "1");
     if (seed_qrng)
         fprintf(f, "[random_sect]\nseed = QRNG\nseed_properties = provider=qkey\n");
     fclose(f);
@@ -41,15 +42,17 @@ OSSL_LIB_CTX *bench_libctx(const char *dir, const char *name, const char *module
 
 const char *bench_tmpdir(void)
 {
-    static char dir[64];
+    static char dir[256];
+    const char *tmp = getenv("TMPDIR"); /* where the sim link lives: its file I/O is measured */
 
-    snprintf(dir, sizeof(dir), "/tmp/qkey-bench-XXXXXX");
+    snprintf(dir, sizeof(dir), "%s/qkey-bench-XXXXXX",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
     return mkdtemp(dir);
 }
 
 void bench_rmdir(const char *dir)
 {
-    char cmd[128];
+    char cmd[300];
 
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -12,7 +12,8 @@
  * module NULL: a context with the default provider only. */
 OSSL_LIB_CTX *bench_libctx(const char *dir, const char *name, const char *module, const char *sae,
                            const char *peers, int seed_qrng);
-/* mkdtemp'ed directory; bench_rmdir removes it. */
+/* mkdtemp'ed directory under $TMPDIR (default /tmp; the sim link lives there); bench_rmdir
+ * removes it. */
 const char *bench_tmpdir(void);
 void bench_rmdir(const char *dir);
 double bench_now(void);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,32 @@
 #define CRED_MAX (256 * 1024)
 
 /* ---- open / close ---------------------------------------------------------------------- */
+
+/*
+ * Memory for the TLS client key (qkd.key): locked and out of core dumps like qks_secure_alloc,
+ * but NOT wiped on fork: unlike a QKD key, this long-term credential is what a forked worker
+ * needs to open its own KME connection (nginx reads it as root, then forks workers that run as
+ * www-data and could not read the file). Wiped at close.
+ */
+static void *cred_alloc(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED)
+        return NULL;
+    (void)mlock(p, n);                  /* best effort, as qks_secure_alloc: RLIMIT_MEMLOCK */
+    (void)madvise(p, n, MADV_DONTDUMP); /* best effort: old kernels */
+    return p;
+}
+
+static void cred_free(void *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    qks_wipe(p, n);
+    munlock(p, n);
+    munmap(p, n);
+}
 
 /* Read a credential file whole. Secret files go to locked memory. */
 static int read_file(const char *key, const char *path, int secret, char **out, size_t *len,
@@ -51,7 +78,7 @@ static int read_file(const char *key, const char *path, int secret, char **out, 
         return qks_set_error(QKS_ERR_CONFIG, "%s = %s: empty or too large", key, path);
     }
     *cap = (size_t)sb.st_size + 1;
-    buf = secret ? qks_secure_alloc(*cap) : calloc(1, *cap);
+    buf = secret ? cred_alloc(*cap) : calloc(1, *cap);
     if (buf == NULL) {
         close(fd);
         return qks_set_error(QKS_ERR_NOMEM, "out of memory reading %s", path);
@@ -79,7 +106,7 @@ static void drv_close(QHW_QKD *drv)
     }
     free(d->ca_pem);
     free(d->cert_pem);
-    qks_secure_free(d->key_pem, d->key_cap);
+    cred_free(d->key_pem, d->key_cap);
     pthread_mutex_destroy(&d->lock);
     qks_wipe(d, sizeof(*d));
     free(d);
@@ -98,7 +125,7 @@ static int drv_open(const QKS_CONFIG *cfg, QHW_QKD **out)
     int rc;
 
     *out = NULL;
-    if ((rc = qks_config_get_long(cfg, "qkd.timeout_ms", 5000, 1, 3600000, &timeout)) ||
+    if ((rc = qks_config_get_long(cfg, "qkd.timeout_ms", 10000, 1, 3600000, &timeout)) ||
         (rc = qks_config_get_long(cfg, "qkd.key_bits", 256, 64, QKS_KEY_MAX * 8, &bits)) ||
         (rc = qks_config_get_long(cfg, "qkd.prefetch", 0, 0, E14_MAX_PREFETCH, &prefetch)))
         return rc;

@@ -201,13 +201,14 @@ static int write_client_files(const char *dir, const KMESIM_CONFIG *cfg, int i, 
             "cert = %s/sae-%c.pem\n"
             "key = %s/sae-%c.key\n"
             "peers = %s\n"
+            "timeout_ms = 3000\n"
             "\n[rng]\n"
             "source = sim\n"
             "\n[token]\n"
-            "store = %s/token-%c\n"
-            "label = qkey %s\n",
+            "store = %s/token-%c.db\n"
+            "label = qk%c\n",
             cfg->sae_id[i], cfg->kme_id[i], cfg->sae_id[i], cfg->port[i], dir, dir, side, dir, side,
-            cfg->sae_id[1 - i], dir, side, cfg->sae_id[i]);
+            cfg->sae_id[1 - i], dir, side, side);
     ok = fclose(f) == 0;
     /* complete openssl.cnf: default provider + qkey provider, DRBG seeded from QRNG */
     snprintf(name, sizeof(name), "sae-%c.cnf", side);
@@ -220,6 +221,7 @@ static int write_client_files(const char *dir, const KMESIM_CONFIG *cfg, int i, 
             "openssl_conf = openssl_init\n"
             "\n[openssl_init]\n"
             "providers = provider_sect\n"
+            "ssl_conf = ssl_sect\n"
             "random = random_sect\n"
             "\n[provider_sect]\n"
             "default = default_sect\n"
@@ -236,8 +238,15 @@ static int write_client_files(const char *dir, const KMESIM_CONFIG *cfg, int i, 
             "qkd.cert = %s/sae-%c.pem\n"
             "qkd.key = %s/sae-%c.key\n"
             "qkd.peers = %s\n"
+            "qkd.timeout_ms = 3000\n"
             "rng.source = sim\n"
-            "\n[random_sect]\n"
+            "\n# TLS 1.3 offers the hybrid QKD group first, classical X25519 as the fallback.\n"
+            "[ssl_sect]\n"
+            "system_default = tls_sect\n"
+            "\n[tls_sect]\n"
+            "Groups = x25519_qkd:x25519\n"
+            "\n# OpenSSL's DRBG chain seeds from the quantum RNG pipeline (fails closed).\n"
+            "[random_sect]\n"
             "seed = QRNG\n"
             "seed_properties = provider=qkey\n",
             cfg->sae_id[i], cfg->kme_id[i], dir, side, module, cfg->sae_id[i], cfg->port[i], dir,

@@ -6,6 +6,8 @@
  * capacity_keys * key_size. enc_keys takes number*size bits from the budget, draws the keys
  * (both ends of a real link hold the same bits; here the one store stands for both) and records
  * them for (master SAE, slave SAE). dec_keys hands each key to its slave SAE once and deletes it.
+ * The history table keeps every key ID (never key material) with its SAEs and the times it was
+ * issued and delivered, so tests can count keys per handshake and see that no ID repeats.
  */
 #include <math.h>
 #include <stdio.h>
@@ -134,7 +136,10 @@ int kmesim_store_open(const KMESIM_CONFIG *cfg, int create, KMESIM_STORE **out, 
     if (exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") ||
         exec(st->db, "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value REAL);"
                      "CREATE TABLE IF NOT EXISTS keys(key_id TEXT PRIMARY KEY,"
-                     " master TEXT NOT NULL, slave TEXT NOT NULL, key BLOB NOT NULL);")) {
+                     " master TEXT NOT NULL, slave TEXT NOT NULL, key BLOB NOT NULL);"
+                     "CREATE TABLE IF NOT EXISTS history(key_id TEXT PRIMARY KEY,"
+                     " master TEXT NOT NULL, slave TEXT NOT NULL, issued INTEGER NOT NULL,"
+                     " delivered INTEGER);")) {
         snprintf(err, errlen, "key store %s: %s", path, sqlite3_errmsg(st->db));
         goto err;
     }
@@ -197,7 +202,7 @@ static int new_uuid(char out[KMESIM_KEY_ID_LEN + 1])
 int kmesim_store_issue(KMESIM_STORE *st, const char *master, const char *slave, size_t bits,
                        size_t number, KMESIM_KEY *keys)
 {
-    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *s = NULL, *h = NULL;
     int rc = 500, in_tx = 0;
     double need = (double)bits * (double)number;
 
@@ -211,7 +216,10 @@ int kmesim_store_issue(KMESIM_STORE *st, const char *master, const char *slave, 
         goto done;
     in_tx = 1;
     if (sqlite3_prepare_v2(st->db, "INSERT INTO keys(key_id, master, slave, key) VALUES(?,?,?,?)",
-                           -1, &s, NULL) != SQLITE_OK)
+                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO history(key_id, master, slave, issued) VALUES(?,?,?,?)",
+                           -1, &h, NULL) != SQLITE_OK)
         goto done;
     for (size_t i = 0; i < number; i++) {
         keys[i].len = bits / 8;
@@ -224,6 +232,14 @@ int kmesim_store_issue(KMESIM_STORE *st, const char *master, const char *slave, 
         sqlite3_bind_blob(s, 4, keys[i].key, (int)keys[i].len, SQLITE_STATIC);
         if (sqlite3_step(s) != SQLITE_DONE)
             goto done;
+        /* key IDs only, never key material: tests check that no ID is issued twice */
+        sqlite3_reset(h);
+        sqlite3_bind_text(h, 1, keys[i].key_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(h, 2, master, -1, SQLITE_STATIC);
+        sqlite3_bind_text(h, 3, slave, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(h, 4, (sqlite3_int64)time(NULL));
+        if (sqlite3_step(h) != SQLITE_DONE)
+            goto done;
     }
     st->budget_bits -= need;
     st->issued_total += (long)number;
@@ -235,6 +251,7 @@ int kmesim_store_issue(KMESIM_STORE *st, const char *master, const char *slave, 
     rc = 0;
 done:
     sqlite3_finalize(s);
+    sqlite3_finalize(h);
     if (in_tx)
         (void)exec(st->db, "ROLLBACK"); /* nothing was handed out */
     if (rc == 500) {
@@ -254,7 +271,7 @@ done:
 int kmesim_store_deliver(KMESIM_STORE *st, const char *master, const char *slave,
                          const char *const *key_ids, size_t number, KMESIM_KEY *keys)
 {
-    sqlite3_stmt *sel = NULL, *del = NULL;
+    sqlite3_stmt *sel = NULL, *del = NULL, *h = NULL;
     int rc = 500, in_tx = 0;
 
     pthread_mutex_lock(&st->lock);
@@ -265,7 +282,9 @@ int kmesim_store_deliver(KMESIM_STORE *st, const char *master, const char *slave
                            "SELECT key FROM keys WHERE key_id = ? AND master = ? AND slave = ?", -1,
                            &sel, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db, "DELETE FROM keys WHERE key_id = ?", -1, &del, NULL) !=
-            SQLITE_OK)
+            SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "UPDATE history SET delivered = ? WHERE key_id = ?", -1, &h,
+                           NULL) != SQLITE_OK)
         goto done;
     for (size_t i = 0; i < number; i++) {
         const void *blob;
@@ -291,6 +310,11 @@ int kmesim_store_deliver(KMESIM_STORE *st, const char *master, const char *slave
         /* a repeated ID in one request finds no row the second time: 400, all rolled back */
         if (sqlite3_step(del) != SQLITE_DONE)
             goto done;
+        sqlite3_reset(h);
+        sqlite3_bind_int64(h, 1, (sqlite3_int64)time(NULL));
+        sqlite3_bind_text(h, 2, key_ids[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(h) != SQLITE_DONE)
+            goto done;
     }
     st->delivered_total += (long)number;
     if (save_meta(st) || exec(st->db, "COMMIT")) {
@@ -302,6 +326,7 @@ int kmesim_store_deliver(KMESIM_STORE *st, const char *master, const char *slave
 done:
     sqlite3_finalize(sel);
     sqlite3_finalize(del);
+    sqlite3_finalize(h);
     if (in_tx)
         (void)exec(st->db, "ROLLBACK"); /* all or nothing: no key leaves the store */
     if (rc != 0)

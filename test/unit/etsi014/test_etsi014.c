@@ -374,8 +374,7 @@ static void test_prefetch_and_fork(void)
         bad |= json_integer_value(json_object_get(c, "prefetched")) != 0;
         bad |= json_integer_value(json_object_get(c, "kme_connects")) != 1; /* its own */
         if (bad)
-            fprintf(stderr, "\n  child: %s (%s)\n", json_dumps(c, JSON_COMPACT),
-                    qks_last_error());
+            fprintf(stderr, "\n  child: %s (%s)\n", json_dumps(c, JSON_COMPACT), qks_last_error());
         json_decref(c);
         _exit(bad);
     }
@@ -410,6 +409,64 @@ static void test_exhaustion(void)
         qks_key_free(k[i]);
     a->meth->close(a);
     test_kme_cleanup(&small);
+}
+
+/* keysource's qkd.on_exhausted over this driver: "fail" gives QKS_ERR_NO_KEY at once, "wait"
+ * waits (up to qkd.timeout_ms) for the link to distil the next key */
+static QKS_CTX *ctx_for(TEST_KME *k, const char *on_exhausted)
+{
+    QKS_CONFIG *cfg = qks_config_new();
+    QKS_CTX *ctx = NULL;
+    char v[512];
+
+    qks_config_set(cfg, "qkd.driver", "etsi014");
+    qks_config_set(cfg, "qkd.sae_id", "SAE_A");
+    qks_config_set(cfg, "qkd.peers", "SAE_B");
+    snprintf(v, sizeof(v), "https://127.0.0.1:%d", k->port_a);
+    qks_config_set(cfg, "qkd.kme_url", v);
+    snprintf(v, sizeof(v), "%s/ca.pem", k->dir);
+    qks_config_set(cfg, "qkd.ca", v);
+    snprintf(v, sizeof(v), "%s/sae-a.pem", k->dir);
+    qks_config_set(cfg, "qkd.cert", v);
+    snprintf(v, sizeof(v), "%s/sae-a.key", k->dir);
+    qks_config_set(cfg, "qkd.key", v);
+    qks_config_set(cfg, "qkd.timeout_ms", "3000");
+    qks_config_set(cfg, "qkd.on_exhausted", on_exhausted);
+    qks_config_set(cfg, "rng.source", "sim");
+    if (qks_ctx_new(cfg, &ctx) != QKS_OK)
+        fprintf(stderr, "\n  qks_ctx_new: %s\n", qks_last_error());
+    qks_config_free(cfg);
+    return ctx;
+}
+
+static void test_on_exhausted(void)
+{
+    /* 1024 bit/s: a 256-bit key every 250 ms, nothing stored at the start */
+    static const char *const args[] = {"--rate", "1024", "--initial", "0", NULL};
+    TEST_KME slow;
+    QKS_CTX *fail_ctx, *wait_ctx;
+    QKS_KEY *k = NULL;
+    double t0;
+
+    CU_ASSERT_FATAL(test_kme_init(&slow, kmesim, args) == 0);
+    CU_ASSERT_FATAL(test_kme_start(&slow, kmesim) == 0);
+    fail_ctx = ctx_for(&slow, "fail");
+    wait_ctx = ctx_for(&slow, "wait");
+    CU_ASSERT_FATAL(fail_ctx != NULL && wait_ctx != NULL);
+    /* drain what accrued while starting */
+    while (qks_key_new(fail_ctx, "SAE_B", &k) == QKS_OK) {
+        qks_key_free(k);
+        k = NULL;
+    }
+    CU_ASSERT(strstr(qks_last_error(), "answered 503: no key for SAE_B") != NULL);
+    t0 = now_s();
+    CU_ASSERT_EQUAL(qks_key_new(wait_ctx, "SAE_B", &k), QKS_OK);
+    CU_ASSERT(k != NULL && k->len == 32);
+    CU_ASSERT(now_s() - t0 < 2.0); /* the next key came within ~250 ms, not at the timeout */
+    qks_key_free(k);
+    qks_ctx_free(fail_ctx);
+    qks_ctx_free(wait_ctx);
+    test_kme_cleanup(&slow);
 }
 
 /* satellite passes: keys arrive only during passes; status shows the pass state */
@@ -487,6 +544,7 @@ int main(int argc, char **argv)
     CU_add_test(s, "prefetch and fork", test_prefetch_and_fork);
     CU_add_test(s, "exhaustion", test_exhaustion);
     CU_add_test(s, "satellite passes", test_satellite);
+    CU_add_test(s, "keysource qkd.on_exhausted over etsi014", test_on_exhausted);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();

@@ -1,0 +1,276 @@
+/*
+ * KME benchmarks, each with its baseline in the same run:
+ *  1. full TLS 1.3 handshakes/s in memory (client and server SSL over a BIO pair, one process):
+ *     x25519_qkd with every key fetched over loopback HTTPS (mTLS, keep-alive) from a
+ *     qkey-kme-sim pair (enc_keys at KME A, dec_keys at KME B) against plain x25519; ratio.
+ *  2. ETSI 014 requests/s the simulator serves over mTLS with keep-alive, through the etsi014
+ *     driver: enc_keys + dec_keys of one key, and of 64 keys per request.
+ * The two libssl sides load the files `qkey-kme-sim init` writes (sae-a.cnf, sae-b.cnf).
+ * Usage: bench_kme PATH/TO/qkey-kme-sim [SECONDS per measurement, default 2]
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "qhw.h"
+
+static EVP_PKEY *srv_key;
+static X509 *srv_cert;
+static char dir[64];
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int make_cert(void)
+{
+    X509_NAME *name;
+
+    srv_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    srv_cert = X509_new();
+    if (srv_key == NULL || srv_cert == NULL)
+        return 0;
+    ASN1_INTEGER_set(X509_get_serialNumber(srv_cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(srv_cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(srv_cert), 86400);
+    X509_set_pubkey(srv_cert, srv_key);
+    name = X509_get_subject_name(srv_cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1,
+                               0);
+    X509_set_issuer_name(srv_cert, name);
+    return X509_sign(srv_cert, srv_key, EVP_sha256()) > 0;
+}
+
+static SSL_CTX *make_ctx(OSSL_LIB_CTX *lib, int server, const char *groups)
+{
+    SSL_CTX *ctx = SSL_CTX_new_ex(lib, NULL, server ? TLS_server_method() : TLS_client_method());
+
+    if (ctx == NULL || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
+        !SSL_CTX_set1_groups_list(ctx, groups) ||
+        (server &&
+         (!SSL_CTX_use_certificate(ctx, srv_cert) || !SSL_CTX_use_PrivateKey(ctx, srv_key)))) {
+        ERR_print_errors_fp(stderr);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    return ctx;
+}
+
+static int handshake(SSL_CTX *cctx, SSL_CTX *sctx)
+{
+    SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+    BIO *cb = NULL, *sb = NULL;
+    int cdone = 0, sdone = 0, ok = 0;
+
+    if (c == NULL || s == NULL || !BIO_new_bio_pair(&cb, 0, &sb, 0))
+        goto done;
+    SSL_set_bio(c, cb, cb);
+    SSL_set_bio(s, sb, sb);
+    SSL_set_connect_state(c);
+    SSL_set_accept_state(s);
+    for (int i = 0; i < 100 && !(cdone && sdone); i++) {
+        int rc = SSL_do_handshake(c), rs = SSL_do_handshake(s);
+
+        if (rc <= 0 && SSL_get_error(c, rc) != SSL_ERROR_WANT_READ)
+            goto done;
+        if (rs <= 0 && SSL_get_error(s, rs) != SSL_ERROR_WANT_READ)
+            goto done;
+        cdone = rc == 1;
+        sdone = rs == 1;
+    }
+    ok = cdone && sdone;
+done:
+    if (!ok)
+        ERR_print_errors_fp(stderr);
+    SSL_free(c);
+    SSL_free(s);
+    return ok;
+}
+
+static double hs_rate(OSSL_LIB_CTX *srv, OSSL_LIB_CTX *cli, const char *group, double seconds)
+{
+    SSL_CTX *sctx = make_ctx(srv, 1, group), *cctx = make_ctx(cli, 0, group);
+    double t0, t = 0;
+    long n = 0;
+
+    if (sctx == NULL || cctx == NULL)
+        return 0;
+    (void)handshake(cctx, sctx); /* warm-up: first KME connections */
+    t0 = now_s();
+    do {
+        if (!handshake(cctx, sctx)) {
+            n = 0;
+            break;
+        }
+        n++;
+        t = now_s();
+    } while (t - t0 < seconds);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+    return n > 0 ? (double)n / (t - t0) : 0;
+}
+
+static OSSL_LIB_CTX *libctx(const char *cnf)
+{
+    OSSL_LIB_CTX *lib = OSSL_LIB_CTX_new();
+    char path[128];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, cnf);
+    if (lib == NULL || !OSSL_LIB_CTX_load_config(lib, path)) {
+        ERR_print_errors_fp(stderr);
+        OSSL_LIB_CTX_free(lib);
+        return NULL;
+    }
+    return lib;
+}
+
+static int kme_port(const char *name)
+{
+    char path[128], line[256], key[64];
+    FILE *f;
+    int v, port = 0;
+
+    snprintf(path, sizeof(path), "%s/kme.conf", dir);
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "%63s = %d", key, &v) == 2 && strcmp(key, name) == 0)
+            port = v;
+    fclose(f);
+    return port;
+}
+
+static QHW_QKD *driver(char side)
+{
+    QKS_CONFIG *cfg = qks_config_new();
+    QHW_QKD *d = NULL;
+    char v[256];
+
+    qks_config_set(cfg, "qkd.driver", "etsi014");
+    qks_config_set(cfg, "qkd.sae_id", side == 'a' ? "SAE_A" : "SAE_B");
+    qks_config_set(cfg, "qkd.peers", side == 'a' ? "SAE_B" : "SAE_A");
+    snprintf(v, sizeof(v), "https://127.0.0.1:%d", kme_port(side == 'a' ? "port_a" : "port_b"));
+    qks_config_set(cfg, "qkd.kme_url", v);
+    snprintf(v, sizeof(v), "%s/ca.pem", dir);
+    qks_config_set(cfg, "qkd.ca", v);
+    snprintf(v, sizeof(v), "%s/sae-%c.pem", dir, side);
+    qks_config_set(cfg, "qkd.cert", v);
+    snprintf(v, sizeof(v), "%s/sae-%c.key", dir, side);
+    qks_config_set(cfg, "qkd.key", v);
+    if (qhw_qkd_find("etsi014")->open(cfg, &d) != QKS_OK)
+        fprintf(stderr, "etsi014: %s\n", qks_last_error());
+    qks_config_free(cfg);
+    return d;
+}
+
+/* enc_keys at A + dec_keys at B of `batch` keys, repeated for `seconds`: requests/s, keys/s */
+static void kme_rate(QHW_QKD *a, QHW_QKD *b, size_t batch, double seconds, double *req_s,
+                     double *keys_s)
+{
+    QKS_KEY *ka[64], *kb[64];
+    const char *ids[64];
+    double t0 = now_s(), t = t0;
+    long pairs = 0;
+
+    *req_s = *keys_s = 0;
+    do {
+        if (a->meth->enc_keys(a, "SAE_B", 32, batch, ka) != QKS_OK) {
+            fprintf(stderr, "enc_keys: %s\n", qks_last_error());
+            return;
+        }
+        for (size_t i = 0; i < batch; i++)
+            ids[i] = ka[i]->key_id;
+        if (b->meth->dec_keys(b, "SAE_A", ids, batch, kb) != QKS_OK) {
+            fprintf(stderr, "dec_keys: %s\n", qks_last_error());
+            return;
+        }
+        for (size_t i = 0; i < batch; i++) {
+            qks_key_free(ka[i]);
+            qks_key_free(kb[i]);
+        }
+        pairs++;
+        t = now_s();
+    } while (t - t0 < seconds);
+    *req_s = 2.0 * (double)pairs / (t - t0);
+    *keys_s = (double)pairs * (double)batch / (t - t0);
+}
+
+int main(int argc, char **argv)
+{
+    double secs = argc > 2 ? atof(argv[2]) : 2.0, plain, qkd, r1, k1, r64, k64;
+    OSSL_LIB_CTX *a, *b;
+    QHW_QKD *da, *db;
+    pid_t sim;
+    char cmd[512];
+    int rc = 1;
+
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PATH/TO/qkey-kme-sim [SECONDS]\n", argv[0]);
+        return 2;
+    }
+    snprintf(dir, sizeof(dir), "/tmp/qkey-bench-kme-XXXXXX");
+    if (mkdtemp(dir) == NULL || !make_cert())
+        return 1;
+    snprintf(cmd, sizeof(cmd),
+             "'%s' init %s --rate 0 --initial 1000000 --capacity 1000000 >/dev/null", argv[1], dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "qkey-kme-sim init failed\n");
+        return 1;
+    }
+    if ((sim = fork()) == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (freopen("/dev/null", "w", stdout) == NULL)
+            _exit(127);
+        execl(argv[1], argv[1], "run", dir, (char *)NULL);
+        _exit(127);
+    }
+    usleep(500 * 1000);
+    if ((a = libctx("sae-a.cnf")) == NULL || (b = libctx("sae-b.cnf")) == NULL)
+        goto done;
+    /* interleaved, so that machine load hits both alike */
+    plain = hs_rate(a, b, "x25519", secs / 2);
+    qkd = hs_rate(a, b, "x25519_qkd", secs / 2);
+    plain = (plain + hs_rate(a, b, "x25519", secs / 2)) / 2;
+    qkd = (qkd + hs_rate(a, b, "x25519_qkd", secs / 2)) / 2;
+    printf("TLS 1.3 full handshakes/s (in memory, one process, ECDSA P-256 certificate)\n");
+    printf("  x25519                         %8.1f /s\n", plain);
+    printf("  x25519_qkd via KME pair (HTTPS) %8.1f /s\n", qkd);
+    printf("  ratio x25519_qkd / x25519 = %.3f (target >= 0.5)\n", plain > 0 ? qkd / plain : 0);
+    if ((da = driver('a')) == NULL || (db = driver('b')) == NULL)
+        goto done;
+    kme_rate(da, db, 1, secs, &r1, &k1);
+    kme_rate(da, db, 64, secs, &r64, &k64);
+    printf("ETSI 014 requests/s served by qkey-kme-sim (mTLS, keep-alive, etsi014 driver)\n");
+    printf("  enc_keys+dec_keys, 1 key each    %8.1f requests/s  %9.1f keys/s\n", r1, k1);
+    printf("  enc_keys+dec_keys, 64 keys each  %8.1f requests/s  %9.1f keys/s\n", r64, k64);
+    printf("  ratio keys/s 64-key batches / single keys = %.1f\n", k1 > 0 ? k64 / k1 : 0);
+    da->meth->close(da);
+    db->meth->close(db);
+    rc = plain > 0 && qkd > 0 && r1 > 0 ? 0 : 1;
+    OSSL_LIB_CTX_free(a);
+    OSSL_LIB_CTX_free(b);
+done:
+    kill(sim, SIGTERM);
+    waitpid(sim, NULL, 0);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    EVP_PKEY_free(srv_key);
+    X509_free(srv_cert);
+    return rc;
+}

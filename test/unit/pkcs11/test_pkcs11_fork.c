@@ -1,0 +1,106 @@
+/*
+ * qkey-only behaviour the spec leaves to the token: a forked child that calls C_Initialize
+ * gets CKR_OK and fresh state, never its parent's sessions or keys, and the parent carries on;
+ * a user PIN locks after token.max_login_attempts failures (flags on the way) and the SO
+ * unlocks it with C_InitPIN.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <CUnit/Basic.h>
+
+#include "p11_harness.h"
+
+#define F p11.f
+
+/* Runs in the child; exit status = number of the first failed check (0: all good). */
+static int child(CK_SESSION_HANDLE parent_s, CK_OBJECT_HANDLE parent_key)
+{
+    CK_SESSION_INFO info;
+    CK_SESSION_HANDLE s;
+    CK_ATTRIBUTE q = {CKA_LABEL, NULL, 0};
+    if (F->C_GetSessionInfo(parent_s, &info) != CKR_CRYPTOKI_NOT_INITIALIZED)
+        return 1;
+    if (F->C_Initialize(NULL) != CKR_OK)
+        return 2;
+    if (F->C_GetSessionInfo(parent_s, &info) != CKR_SESSION_HANDLE_INVALID)
+        return 3;
+    if (F->C_OpenSession(p11.slot, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK)
+        return 4;
+    if (F->C_GetAttributeValue(s, parent_key, &q, 1) != CKR_OBJECT_HANDLE_INVALID)
+        return 5; /* the parent's session key is not here */
+    if (F->C_GetSessionInfo(s, &info) != CKR_OK || info.state != CKS_RO_PUBLIC_SESSION)
+        return 6; /* not logged in, though the parent is */
+    CK_BYTE r[16];
+    if (F->C_GenerateRandom(s, r, sizeof(r)) != CKR_OK)
+        return 7;
+    if (F->C_Finalize(NULL) != CKR_OK)
+        return 8;
+    return 0;
+}
+
+static void test_fork(void)
+{
+    static const CK_BYTE k[16] = {1};
+    CK_SESSION_HANDLE s = p11_session(1);
+    CK_ATTRIBUTE lbl = {CKA_LABEL, "parent", 6};
+    CK_OBJECT_HANDLE key = p11_aes_key(s, k, 16, &lbl, 1);
+    CU_ASSERT_NOT_EQUAL_FATAL(key, CK_INVALID_HANDLE);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(child(s, key));
+    int status = -1;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0)
+        fprintf(stderr, "  child failed check %d\n", WEXITSTATUS(status));
+    CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+    /* the parent's session and key are untouched */
+    CK_BYTE buf[16];
+    CK_ATTRIBUTE q = {CKA_LABEL, buf, sizeof(buf)};
+    EXPECT(F->C_GetAttributeValue(s, key, &q, 1), CKR_OK);
+    CU_ASSERT(q.ulValueLen == 6 && memcmp(buf, "parent", 6) == 0);
+    (void)F->C_CloseAllSessions(p11.slot);
+}
+
+static void test_pin_lockout(void)
+{
+    CK_SESSION_HANDLE s = p11_session(0);
+    CK_TOKEN_INFO ti;
+    for (int i = 0; i < 9; i++)
+        EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)"000000", 6), CKR_PIN_INCORRECT);
+    EXPECT(F->C_GetTokenInfo(p11.slot, &ti), CKR_OK);
+    CU_ASSERT_TRUE(ti.flags & CKF_USER_PIN_COUNT_LOW);
+    CU_ASSERT_TRUE(ti.flags & CKF_USER_PIN_FINAL_TRY);
+    EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)"000000", 6), CKR_PIN_INCORRECT);
+    EXPECT(F->C_GetTokenInfo(p11.slot, &ti), CKR_OK);
+    CU_ASSERT_TRUE(ti.flags & CKF_USER_PIN_LOCKED);
+    /* locked: even the right PIN is refused */
+    EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, 6), CKR_PIN_LOCKED);
+    /* the SO sets a new user PIN, which unlocks */
+    EXPECT(F->C_Login(s, CKU_SO, (CK_UTF8CHAR *)SO_PIN, 8), CKR_OK);
+    EXPECT(F->C_InitPIN(s, (CK_UTF8CHAR *)USER_PIN, 6), CKR_OK);
+    EXPECT(F->C_Logout(s), CKR_OK);
+    EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, 6), CKR_OK);
+    EXPECT(F->C_GetTokenInfo(p11.slot, &ti), CKR_OK);
+    CU_ASSERT_FALSE(ti.flags & (CKF_USER_PIN_LOCKED | CKF_USER_PIN_COUNT_LOW));
+    (void)F->C_CloseAllSessions(p11.slot);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    if (p11_setup("qkey", "fork") != 0) {
+        p11_teardown();
+        return 1;
+    }
+    CU_pSuite suite = CU_add_suite("qkey", NULL, NULL);
+    CU_add_test(suite, "forked child gets fresh state", test_fork);
+    CU_add_test(suite, "user PIN lockout and SO unlock", test_pin_lockout);
+    int rc = p11_run("qkey");
+    p11_teardown();
+    return rc;
+}
