@@ -98,7 +98,10 @@ int qkey_cnf_keysource(const char *path, QKS_CONFIG *cfg, char *err, size_t errl
             continue; /* module, activate, identity, config: the provider's own keys */
         rc = qks_config_set(cfg, v->name, v->value);
         if (rc != QKS_OK) {
-            snprintf(err, errlen, "%s: %s = %s: %s", path, v->name, v->value, qks_strerror(rc));
+            /* OpenSSL 3.0 hands a provider only the keys it asks for by name, so the provider
+             * itself never sees such a line: a typo here is silently ignored at run time. */
+            snprintf(err, errlen, "%s: '%s = %s': %s (the provider never sees this line)", path,
+                     v->name, v->value, qks_last_error()[0] ? qks_last_error() : qks_strerror(rc));
             NCONF_free(conf);
             return 0;
         }

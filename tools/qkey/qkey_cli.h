@@ -84,22 +84,23 @@ int qkey_sim_chown_link(const char *dir, const char *user, char *err, size_t err
 
 /* ---- openssl.cnf checks (status_ossl.c, cnf.c, hello.c) ------------------------------------ */
 typedef struct {
-    char *config;            /* the openssl.cnf checked */
-    int loaded;              /* OSSL_LIB_CTX_load_config succeeded */
-    char load_error[256];    /* why not */
-    int provider_loaded;     /* provider "qkey" available in that library context */
-    int seed_counter_found;  /* the provider exposes its get_seed counter */
-    uint64_t seeds_before;   /* the counter before the forced reseed */
-    uint64_t seeds_after;    /* ... and after */
-    uint64_t seed_failures;  /* the provider's count of failed QRNG draws, after the reseed */
-    int reseed_ok;           /* EVP_RAND_reseed of the primary DRBG succeeded */
-    char reseed_error[256];  /* why not */
-    int qrng_in_chain;       /* the reseed drew from QRNG */
-    char *groups_configured; /* the Groups/Curves line of ssl_conf's system_default, or NULL */
-    char *groups_offered;    /* the groups a client built in that context offers, ':'-joined */
-    char *groups_codepoints; /* the same as "name=0xNNNN" (TLS code points), space-joined */
-    char *groups_dropped;    /* configured groups missing from the offer, ':'-joined, or NULL */
-    char groups_error[256];  /* could not build the ClientHello */
+    char *config;             /* the openssl.cnf checked */
+    int loaded;               /* OSSL_LIB_CTX_load_config succeeded */
+    char load_error[256];     /* why not */
+    int provider_loaded;      /* provider "qkey" available in that library context */
+    char provider_error[256]; /* the provider's qkey-error: why it rejected its config */
+    int seed_counter_found;   /* the provider exposes its get_seed counter */
+    uint64_t seeds_before;    /* the counter before the forced reseed */
+    uint64_t seeds_after;     /* ... and after */
+    uint64_t seed_failures;   /* the provider's count of failed QRNG draws, after the reseed */
+    int reseed_ok;            /* EVP_RAND_reseed of the primary DRBG succeeded */
+    char reseed_error[256];   /* why not */
+    int qrng_in_chain;        /* the reseed drew from QRNG */
+    char *groups_configured;  /* the Groups/Curves line of ssl_conf's system_default, or NULL */
+    char *groups_offered;     /* the groups a client built in that context offers, ':'-joined */
+    char *groups_codepoints;  /* the same as "name=0xNNNN" (TLS code points), space-joined */
+    char *groups_dropped;     /* configured groups missing from the offer, ':'-joined, or NULL */
+    char groups_error[256];   /* could not build the ClientHello */
 } QKEY_OSSL_REPORT;
 
 /* Run every check on the openssl.cnf at path. Fills rep (free with qkey_ossl_report_clear). */

@@ -41,14 +41,16 @@ static json_t *keysource_status(const QKEY_OPTS *opts, int explicit_conf, const 
     } else {
         cfg = qks_config_new();
         if (cfg == NULL || !qkey_cnf_keysource(cnf, cfg, err, sizeof(err))) {
-            snprintf(note, notelen, "no key source shown: %s", cfg ? err : "out of memory");
+            snprintf(note, notelen, "PROBLEM: %s", cfg ? err : "out of memory");
             qks_config_free(cfg);
             return NULL;
         }
         rc = qks_ctx_new(cfg, &ctx);
         qks_config_free(cfg);
         if (rc != QKS_OK) {
-            qkey_report("cannot open the key source of the qkey provider section", rc);
+            snprintf(note, notelen,
+                     "PROBLEM: the qkey section of %s cannot open a key source: %s: %s", cnf,
+                     qks_strerror(rc), qks_last_error());
             return NULL;
         }
     }
@@ -78,6 +80,8 @@ static json_t *ossl_json(const QKEY_OSSL_REPORT *r, int ok)
     if (!r->loaded)
         json_object_set_new(o, "error", json_string(r->load_error));
     json_object_set_new(o, "provider_qkey", json_boolean(r->provider_loaded));
+    if (r->provider_error[0])
+        json_object_set_new(o, "provider_error", json_string(r->provider_error));
     json_t *seed = json_object();
     json_object_set_new(seed, "qrng_in_chain", json_boolean(r->qrng_in_chain));
     json_object_set_new(seed, "reseed_ok", json_boolean(r->reseed_ok));
@@ -110,7 +114,11 @@ static void ossl_print(const QKEY_OSSL_REPORT *r)
         printf("  cannot be loaded: %s\n", r->load_error);
         return;
     }
-    printf("  provider qkey:    %s\n", r->provider_loaded ? "loaded" : "NOT LOADED");
+    if (r->provider_error[0])
+        printf("  provider qkey:    loaded, but its configuration was REJECTED: %s\n",
+               r->provider_error);
+    else
+        printf("  provider qkey:    %s\n", r->provider_loaded ? "loaded" : "NOT LOADED");
     if (r->qrng_in_chain)
         printf("  DRBG seed chain:  draws from QRNG (a forced reseed of the primary DRBG with "
                "prediction resistance made QRNG get_seed calls %llu -> %llu)\n",
@@ -164,17 +172,22 @@ int qkey_cmd_status(const QKEY_OPTS *gopts, int argc, char **argv)
     ks = keysource_status(&opts, explicit_conf, cnf, note, sizeof(note));
     if (ks == NULL && note[0] == '\0')
         ret = QKEY_EXIT_FAIL;
+    else if (ks == NULL)
+        ret = QKEY_EXIT_CHECK; /* the provider section itself is wrong (typo, no qkey) */
     out = ks != NULL ? ks : json_object();
     if (cnf != NULL) {
         int ok;
         qkey_ossl_check(cnf, &rep);
-        ok = rep.loaded && rep.provider_loaded && rep.qrng_in_chain && !rep.groups_dropped &&
-             !rep.groups_error[0];
+        ok = rep.loaded && rep.provider_loaded && !rep.provider_error[0] && rep.qrng_in_chain &&
+             !rep.groups_dropped && !rep.groups_error[0];
         if (!rep.loaded)
             ret = QKEY_EXIT_FAIL;
         else if (!ok && ret == QKEY_EXIT_OK)
             ret = QKEY_EXIT_CHECK;
-        json_object_set_new(out, "openssl", ossl_json(&rep, ok));
+        json_t *oj = ossl_json(&rep, ok && ret == QKEY_EXIT_OK);
+        if (note[0])
+            json_object_set_new(oj, "keysource_error", json_string(note));
+        json_object_set_new(out, "openssl", oj);
         if (!json) {
             if (ks != NULL) {
                 json_t *copy = json_deep_copy(ks);
@@ -190,8 +203,10 @@ int qkey_cmd_status(const QKEY_OPTS *gopts, int argc, char **argv)
             if (ret == QKEY_EXIT_OK)
                 printf("result: OK: OpenSSL with this config loads qkey, seeds from QRNG and "
                        "offers every configured group\n");
-            else
+            else {
+                fflush(stdout);
                 fprintf(stderr, "qkey status: %s is not what it claims: see above\n", cnf);
+            }
         }
         qkey_ossl_report_clear(&rep);
     } else if (!json && ks != NULL) {

@@ -27,6 +27,7 @@
 /* The provider's gettable counter of successful QRNG get_seed calls (docs/provider.md). */
 #define QKEY_SEED_COUNTER_PARAM  "qkey-seed-calls"    /* uint64: successful get_seed calls */
 #define QKEY_SEED_FAILURES_PARAM "qkey-seed-failures" /* uint64: failed QRNG draws */
+#define QKEY_ERROR_PARAM         "qkey-error"         /* UTF8 ptr: why the config was rejected */
 
 /* The first error on OpenSSL's queue as one line, with its detail; the queue is cleared. */
 static void ossl_error(char *buf, size_t len)
@@ -71,6 +72,21 @@ static int read_counter(OSSL_PROVIDER *prov, const char *name, uint64_t *v)
         return 0;
     }
     return 1;
+}
+
+/* The provider's own verdict on its configuration: a rejected config leaves it loaded but
+ * failing every operation (docs/provider.md), with the reason in qkey-error. */
+static void read_provider_error(OSSL_PROVIDER *prov, char *buf, size_t len)
+{
+    const char *reason = NULL;
+    OSSL_PARAM params[2];
+
+    params[0] = OSSL_PARAM_construct_utf8_ptr(QKEY_ERROR_PARAM, (char **)&reason, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (OSSL_PROVIDER_get_params(prov, params) && OSSL_PARAM_modified(&params[0]) &&
+        reason != NULL && reason[0] != '\0')
+        snprintf(buf, len, "%s", reason);
+    ERR_clear_error();
 }
 
 /* ---- TLS groups: names by code point, from every provider's TLS-GROUP capability ---------- */
@@ -240,6 +256,8 @@ void qkey_ossl_check(const char *path, QKEY_OSSL_REPORT *rep)
     rep->loaded = 1;
     OSSL_PROVIDER_do_all(lc, find_qkey_cb, &found);
     rep->provider_loaded = found.qkey != NULL;
+    if (found.qkey != NULL)
+        read_provider_error(found.qkey, rep->provider_error, sizeof(rep->provider_error));
 
     /* The seed chain. RAND_get0_primary instantiates (one get_seed); then count a reseed. */
     primary = RAND_get0_primary(lc);

@@ -48,6 +48,23 @@ set -e
 [[ $rc == 3 ]] && grep -q "NOT FROM QRNG" "$T/n.txt" || fail "seed from the OS not flagged (exit $rc): $(cat "$T/n.txt")"
 ok "seed not from QRNG flagged"
 
+# a typo in the provider section: OpenSSL hands the provider only keys it asks for by name, so
+# the provider never sees the line; status names it
+sed 's/^qkd.peers = SAE_B$/qkd.peer = SAE_B/' "$T/l/sae-a.cnf" >"$T/typo.cnf"
+set +e
+ext "$QKEY" status --config "$T/typo.cnf" >"$T/t.txt" 2>&1; rc=$?
+set -e
+[[ $rc == 3 ]] && grep -q "qkd.peer = SAE_B.*never sees" "$T/t.txt" || fail "typo not flagged (exit $rc): $(cat "$T/t.txt")"
+ok "typo flagged: $(grep -m1 PROBLEM "$T/t.txt" | cut -c1-120)"
+
+# a rejected configuration: the provider loads in a failed state and says why
+sed -E "s|^(rng\.source =).*|\1 nonsense|" "$T/l/sae-a.cnf" >"$T/rejected.cnf"
+set +e
+ext "$QKEY" status --config "$T/rejected.cnf" >"$T/r.txt" 2>&1; rc=$?
+set -e
+[[ $rc == 3 ]] && grep -q "REJECTED: .*nonsense" "$T/r.txt" || fail "rejected config not flagged (exit $rc): $(cat "$T/r.txt")"
+ok "rejected configuration flagged"
+
 # a stuck source: OpenSSL's reseed fails closed, and status says so
 head -c 4000000 /dev/zero >"$T/zeros"
 sed -E "s|^(rng\.source =).*|\1 device:$T/zeros|" "$T/l/sae-a.cnf" >"$T/stuck.cnf"

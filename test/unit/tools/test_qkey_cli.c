@@ -325,6 +325,21 @@ static void test_downgrade_detected(void)
     char *groups = (char *)"x";
     CU_ASSERT_FALSE(qkey_cnf_groups(path, &groups));
     CU_ASSERT_PTR_NULL(groups);
+
+    /* a typo in the provider section: the provider never sees it, status must say so */
+    char err[512];
+    QKS_CONFIG *cfg = qks_config_new();
+    snprintf(path, sizeof(path), "%s/typo.cnf", tmpdir);
+    write_text(path, "openssl_conf = init\n[init]\nproviders = p\n[p]\nqkey = q\n"
+                     "[q]\nactivate = 1\nqkd.driver = sim\nqkd.peer = SAE_B\n");
+    CU_ASSERT_FALSE(qkey_cnf_keysource(path, cfg, err, sizeof(err)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "qkd.peer"));
+    /* and a config without a qkey provider section */
+    write_text(path, "openssl_conf = init\n[init]\nproviders = p\n[p]\ndefault = d\n[d]\n"
+                     "activate = 1\n");
+    CU_ASSERT_FALSE(qkey_cnf_keysource(path, cfg, err, sizeof(err)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "no provider named qkey"));
+    qks_config_free(cfg);
 }
 
 static void test_hello_groups(void)
