@@ -218,8 +218,8 @@ int kmesim_store_issue(KMESIM_STORE *st, const char *master, const char *slave, 
     if (sqlite3_prepare_v2(st->db, "INSERT INTO keys(key_id, master, slave, key) VALUES(?,?,?,?)",
                            -1, &s, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
-                           "INSERT INTO history(key_id, master, slave, issued) VALUES(?,?,?,?)",
-                           -1, &h, NULL) != SQLITE_OK)
+                           "INSERT INTO history(key_id, master, slave, issued) VALUES(?,?,?,?)", -1,
+                           &h, NULL) != SQLITE_OK)
         goto done;
     for (size_t i = 0; i < number; i++) {
         keys[i].len = bits / 8;
