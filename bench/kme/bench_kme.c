@@ -21,10 +21,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "../common/tls_mem.h"
+
 #include "qhw.h"
 
-static EVP_PKEY *srv_key;
-static X509 *srv_cert;
 static char dir[64];
 
 static double now_s(void)
@@ -35,85 +35,18 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int make_cert(void)
-{
-    X509_NAME *name;
-
-    srv_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    srv_cert = X509_new();
-    if (srv_key == NULL || srv_cert == NULL)
-        return 0;
-    ASN1_INTEGER_set(X509_get_serialNumber(srv_cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(srv_cert), 0);
-    X509_gmtime_adj(X509_getm_notAfter(srv_cert), 86400);
-    X509_set_pubkey(srv_cert, srv_key);
-    name = X509_get_subject_name(srv_cert);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1,
-                               0);
-    X509_set_issuer_name(srv_cert, name);
-    return X509_sign(srv_cert, srv_key, EVP_sha256()) > 0;
-}
-
-static SSL_CTX *make_ctx(OSSL_LIB_CTX *lib, int server, const char *groups)
-{
-    SSL_CTX *ctx = SSL_CTX_new_ex(lib, NULL, server ? TLS_server_method() : TLS_client_method());
-
-    if (ctx == NULL || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
-        !SSL_CTX_set1_groups_list(ctx, groups) ||
-        (server &&
-         (!SSL_CTX_use_certificate(ctx, srv_cert) || !SSL_CTX_use_PrivateKey(ctx, srv_key)))) {
-        ERR_print_errors_fp(stderr);
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_num_tickets(ctx, 0);
-    return ctx;
-}
-
-static int handshake(SSL_CTX *cctx, SSL_CTX *sctx)
-{
-    SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
-    BIO *cb = NULL, *sb = NULL;
-    int cdone = 0, sdone = 0, ok = 0;
-
-    if (c == NULL || s == NULL || !BIO_new_bio_pair(&cb, 0, &sb, 0))
-        goto done;
-    SSL_set_bio(c, cb, cb);
-    SSL_set_bio(s, sb, sb);
-    SSL_set_connect_state(c);
-    SSL_set_accept_state(s);
-    for (int i = 0; i < 100 && !(cdone && sdone); i++) {
-        int rc = SSL_do_handshake(c), rs = SSL_do_handshake(s);
-
-        if (rc <= 0 && SSL_get_error(c, rc) != SSL_ERROR_WANT_READ)
-            goto done;
-        if (rs <= 0 && SSL_get_error(s, rs) != SSL_ERROR_WANT_READ)
-            goto done;
-        cdone = rc == 1;
-        sdone = rs == 1;
-    }
-    ok = cdone && sdone;
-done:
-    if (!ok)
-        ERR_print_errors_fp(stderr);
-    SSL_free(c);
-    SSL_free(s);
-    return ok;
-}
-
 static double hs_rate(OSSL_LIB_CTX *srv, OSSL_LIB_CTX *cli, const char *group, double seconds)
 {
-    SSL_CTX *sctx = make_ctx(srv, 1, group), *cctx = make_ctx(cli, 0, group);
+    SSL_CTX *sctx = bench_make_ctx(srv, 1, group), *cctx = bench_make_ctx(cli, 0, group);
     double t0, t = 0;
     long n = 0;
 
     if (sctx == NULL || cctx == NULL)
         return 0;
-    (void)handshake(cctx, sctx); /* warm-up: first KME connections */
+    (void)bench_handshake(cctx, sctx); /* warm-up: first KME connections */
     t0 = now_s();
     do {
-        if (!handshake(cctx, sctx)) {
+        if (!bench_handshake(cctx, sctx)) {
             n = 0;
             break;
         }
@@ -246,7 +179,7 @@ int main(int argc, char **argv)
         return 2;
     }
     snprintf(dir, sizeof(dir), "/tmp/qkey-bench-kme-XXXXXX");
-    if (mkdtemp(dir) == NULL || !make_cert())
+    if (mkdtemp(dir) == NULL || !bench_make_cert())
         return 1;
     snprintf(cmd, sizeof(cmd),
              "'%s' init %s --rate 0 --initial 1000000 --capacity 1000000 >/dev/null", argv[1], dir);
@@ -297,7 +230,6 @@ done:
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
-    EVP_PKEY_free(srv_key);
-    X509_free(srv_cert);
+    bench_free_cert();
     return rc;
 }
