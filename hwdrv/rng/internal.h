@@ -141,10 +141,28 @@ int qhw_toeplitz_new(size_t n, size_t m_max, const unsigned char *seed, size_t s
 void qhw_toeplitz_free(QHW_TOEPLITZ *t);
 /* out[0 .. ceil(m/8)) = first m bits of T x, x = the n bits of in (bit j = in[j/8] >> j%8). */
 int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, unsigned char *out);
-/* Kernel: 1 = PCLMULQDQ (the default when the CPU has it), 2 = PCLMULQDQ one word per step (the
- * template version, for tests), 0 = portable; returns 1 if the request holds. */
-int qhw_toeplitz_use_pclmul(QHW_TOEPLITZ *t, int on);
-int qhw_cpu_has_pclmul(void);
+/* Kernels, fastest last; qhw_toeplitz_new picks the fastest the CPU has (checked at run time). */
+typedef enum {
+    QHW_TZ_PORTABLE = 0,   /* shift-and-xor 64 x 64 carry-less multiply */
+    QHW_TZ_PCLMUL1 = 1,    /* PCLMULQDQ, one word pair per step (the template version) */
+    QHW_TZ_PCLMUL = 2,     /* PCLMULQDQ + AVX, four word pairs per step */
+    QHW_TZ_VPCLMUL256 = 3, /* VPCLMULQDQ + AVX2 */
+    QHW_TZ_VPCLMUL512 = 4, /* VPCLMULQDQ + AVX-512F */
+} QHW_TZ_KERNEL;
+#define QHW_TZ_NKERNELS 5
+/* Use kernel k; returns 1 if this CPU has it (else nothing changes and 0). */
+int qhw_toeplitz_use_kernel(QHW_TOEPLITZ *t, QHW_TZ_KERNEL k);
+QHW_TZ_KERNEL qhw_toeplitz_kernel(const QHW_TOEPLITZ *t);
+int qhw_toeplitz_cpu_has(QHW_TZ_KERNEL k);
+QHW_TZ_KERNEL qhw_toeplitz_best_kernel(void);
+const char *qhw_toeplitz_kernel_name(QHW_TZ_KERNEL k);
+/* The vector kernels (toeplitz_simd.c); r: reversed seed words, see there. */
+#define QHW_TZ_XPAD 16 /* input words padded to a multiple of this; zero words after r */
+void qhw_tz_middle_vpclmul512(uint64_t *p, const uint64_t *x, size_t nwp, const uint64_t *r,
+                              size_t sw, size_t k0, size_t k1);
+void qhw_tz_middle_vpclmul256(uint64_t *p, const uint64_t *x, size_t nwp, const uint64_t *r,
+                              size_t sw, size_t k0, size_t k1);
+int qhw_tz_cpu_vpclmul(int bits);
 /* Plain O(nm) definition, for tests. */
 void qhw_toeplitz_reference(const unsigned char *seed, size_t n, size_t m, const unsigned char *in,
                             unsigned char *out);

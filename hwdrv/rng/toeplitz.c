@@ -5,9 +5,9 @@
  *
  * y_i is the coefficient of z^(n-1+i) in S(z) X(z), so T x is a slice of a carry-less product:
  * schoolbook with 128-bit accumulators for small inputs, Karatsuba on 1,024-word chunks for
- * large ones (DIQRNG blocks of millions of rounds). The 64 x 64 carry-less multiply is
- * PCLMULQDQ when the CPU has it (checked at run time), else a portable shift-and-xor loop;
- * both are tested equal to a plain O(nm) bit-by-bit reference.
+ * large ones (DIQRNG blocks of millions of rounds). The fastest kernel the CPU has is chosen at
+ * run time: VPCLMULQDQ on 512- or 256-bit registers (toeplitz_simd.c), PCLMULQDQ, else a portable
+ * shift-and-xor loop; all are tested equal to a plain O(nm) bit-by-bit reference.
  * Bit order everywhere: bit j of a byte string is bit j % 8 of byte j / 8.
  */
 #include <stdlib.h>
@@ -113,7 +113,7 @@ tk_middle_school_pclmul4(uint64_t *p, const uint64_t *x, size_t nw, const uint64
 }
 #endif
 
-int qhw_cpu_has_pclmul(void)
+static int cpu_has_pclmul(void)
 {
 #ifdef QHW_HAVE_PCLMUL_BUILD
     __builtin_cpu_init();
@@ -121,6 +121,37 @@ int qhw_cpu_has_pclmul(void)
 #else
     return 0;
 #endif
+}
+
+int qhw_toeplitz_cpu_has(QHW_TZ_KERNEL k)
+{
+    switch (k) {
+    case QHW_TZ_PORTABLE:
+        return 1;
+    case QHW_TZ_PCLMUL1:
+    case QHW_TZ_PCLMUL:
+        return cpu_has_pclmul();
+    case QHW_TZ_VPCLMUL256:
+        return cpu_has_pclmul() && qhw_tz_cpu_vpclmul(256);
+    case QHW_TZ_VPCLMUL512:
+        return cpu_has_pclmul() && qhw_tz_cpu_vpclmul(512);
+    }
+    return 0;
+}
+
+QHW_TZ_KERNEL qhw_toeplitz_best_kernel(void)
+{
+    for (int k = QHW_TZ_NKERNELS - 1; k > 0; k--)
+        if (qhw_toeplitz_cpu_has((QHW_TZ_KERNEL)k))
+            return (QHW_TZ_KERNEL)k;
+    return QHW_TZ_PORTABLE;
+}
+
+const char *qhw_toeplitz_kernel_name(QHW_TZ_KERNEL k)
+{
+    static const char *const names[QHW_TZ_NKERNELS] = {"portable", "pclmul-1", "pclmul",
+                                                       "vpclmul-256", "vpclmul-512"};
+    return (unsigned)k < QHW_TZ_NKERNELS ? names[k] : "?";
 }
 
 /* ---- the extractor object --------------------------------------------------------------- */
@@ -132,12 +163,15 @@ struct qhw_toeplitz_st {
     size_t nw;       /* input words */
     uint64_t *sp;    /* seed words with one zero word in front: sp[b + 1] = s[b] */
     size_t spw;
-    uint64_t *x; /* input words (secret) */
+    uint64_t *r; /* reversed seed words + QHW_TZ_XPAD zero words (vector kernels) */
+    size_t sw;   /* seed words */
+    uint64_t *x; /* input words (secret), zero-padded to nxw words */
+    size_t nxw;
     uint64_t *p; /* product slice (secret) */
     size_t pw;
     uint64_t *tmp; /* Karatsuba scratch (secret) */
     size_t tmpw;
-    int pclmul; /* 0 portable, 1 PCLMULQDQ (four words per step), 2 PCLMULQDQ one by one */
+    QHW_TZ_KERNEL kernel;
 };
 
 size_t qhw_toeplitz_seed_bytes(size_t n, size_t m_max)
@@ -164,10 +198,11 @@ void qhw_toeplitz_free(QHW_TOEPLITZ *t)
 {
     if (t == NULL)
         return;
-    qks_secure_free(t->x, t->nw * sizeof(uint64_t));
+    qks_secure_free(t->x, t->nxw * sizeof(uint64_t));
     qks_secure_free(t->p, t->pw * sizeof(uint64_t));
     qks_secure_free(t->tmp, t->tmpw * sizeof(uint64_t));
     free(t->sp);
+    free(t->r);
     free(t);
 }
 
@@ -188,27 +223,40 @@ int qhw_toeplitz_new(size_t n, size_t m_max, const unsigned char *seed, size_t s
     t->n = n;
     t->m_max = m_max;
     t->nw = (n + 63) / 64;
-    t->spw = (sbits + 63) / 64 + 2;
+    t->nxw = (t->nw + QHW_TZ_XPAD - 1) / QHW_TZ_XPAD * QHW_TZ_XPAD;
+    t->sw = (sbits + 63) / 64;
+    t->spw = t->sw + 2;
     t->pw = (m_max + 63) / 64 + 2;
     t->tmpw = t->nw > SCHOOL_MAX ? 8 * KARA_CHUNK : 0;
     t->sp = calloc(t->spw, sizeof(uint64_t));
-    t->x = qks_secure_alloc(t->nw * sizeof(uint64_t));
+    t->r = calloc(t->sw + QHW_TZ_XPAD, sizeof(uint64_t));
+    t->x = qks_secure_alloc(t->nxw * sizeof(uint64_t));
     t->p = qks_secure_alloc(t->pw * sizeof(uint64_t));
     t->tmp = t->tmpw ? qks_secure_alloc(t->tmpw * sizeof(uint64_t)) : NULL;
-    if (t->sp == NULL || t->x == NULL || t->p == NULL || (t->tmpw && t->tmp == NULL)) {
+    if (t->sp == NULL || t->r == NULL || t->x == NULL || t->p == NULL ||
+        (t->tmpw && t->tmp == NULL)) {
         qhw_toeplitz_free(t);
         return qks_set_error(QKS_ERR_NOMEM, "Toeplitz extractor: out of memory (n = %zu)", n);
     }
-    load_bits(t->sp + 1, t->spw - 2, seed, sbits);
-    t->pclmul = qhw_cpu_has_pclmul();
+    load_bits(t->sp + 1, t->sw, seed, sbits);
+    for (size_t i = 0; i < t->sw; i++)
+        t->r[i] = t->sp[t->sw - i];
+    t->kernel = qhw_toeplitz_best_kernel();
     *out = t;
     return QKS_OK;
 }
 
-int qhw_toeplitz_use_pclmul(QHW_TOEPLITZ *t, int on)
+int qhw_toeplitz_use_kernel(QHW_TOEPLITZ *t, QHW_TZ_KERNEL k)
 {
-    t->pclmul = on && qhw_cpu_has_pclmul() ? on : 0;
-    return t->pclmul == on;
+    if (!qhw_toeplitz_cpu_has(k))
+        return 0;
+    t->kernel = k;
+    return 1;
+}
+
+QHW_TZ_KERNEL qhw_toeplitz_kernel(const QHW_TOEPLITZ *t)
+{
+    return t->kernel;
 }
 
 int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, unsigned char *out)
@@ -218,10 +266,14 @@ int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, uns
     if (m < 1 || m > t->m_max)
         return qks_set_error(QKS_ERR_INVALID, "Toeplitz extractor: m = %zu outside [1, %zu]", m,
                              t->m_max);
-    load_bits(t->x, t->nw, in, n);
+    load_bits(t->x, t->nxw, in, n);
 #ifdef QHW_HAVE_PCLMUL_BUILD
-    if (t->pclmul) {
-        if (t->nw <= SCHOOL_MAX && t->pclmul == 2)
+    if (t->kernel == QHW_TZ_VPCLMUL512 && t->nw <= SCHOOL_MAX)
+        qhw_tz_middle_vpclmul512(t->p, t->x, t->nxw, t->r, t->sw, k0, k1);
+    else if (t->kernel == QHW_TZ_VPCLMUL256 && t->nw <= SCHOOL_MAX)
+        qhw_tz_middle_vpclmul256(t->p, t->x, t->nxw, t->r, t->sw, k0, k1);
+    else if (t->kernel != QHW_TZ_PORTABLE) {
+        if (t->nw <= SCHOOL_MAX && t->kernel == QHW_TZ_PCLMUL1)
             tk_middle_school_pclmul(t->p, t->x, t->nw, t->sp, t->spw, k0, k1);
         else if (t->nw <= SCHOOL_MAX)
             tk_middle_school_pclmul4(t->p, t->x, t->nw, t->sp, t->spw, k0, k1);
@@ -252,7 +304,7 @@ int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, uns
 #endif
     if (m % 8)
         out[m / 8] &= (unsigned char)((1u << (m % 8)) - 1);
-    qks_wipe(t->x, t->nw * sizeof(uint64_t));
+    qks_wipe(t->x, t->nxw * sizeof(uint64_t));
     qks_wipe(t->p, t->pw * sizeof(uint64_t));
     return QKS_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * Toeplitz extractor: known answers (hand-worked and from an independent Python
- * implementation of T[i][j] = s[i - j + n - 1]), and the PCLMULQDQ and portable kernels equal to
- * the plain O(nm) definition on random inputs, including the Karatsuba path for large n.
+ * implementation of T[i][j] = s[i - j + n - 1]), and every kernel this CPU has (VPCLMULQDQ 512 and
+ * 256, PCLMULQDQ, portable: the portable one always) equal to the plain O(nm) definition on random
+ * inputs, including the Karatsuba path for large n. Kernels the CPU lacks are refused.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ static void test_reference_by_hand(void)
     CU_ASSERT_EQUAL(out[0], 0x03);
 }
 
-static void kat(size_t n, size_t m, const char *expect, int pclmul)
+static void kat(size_t n, size_t m, const char *expect, QHW_TZ_KERNEL k)
 {
     size_t sb = qhw_toeplitz_seed_bytes(n, m);
     unsigned char *seed = malloc(sb), *in = malloc((n + 7) / 8), *out = malloc((m + 7) / 8);
@@ -59,11 +60,13 @@ static void kat(size_t n, size_t m, const char *expect, int pclmul)
     stream("qkey toeplitz seed", seed, sb);
     stream("qkey toeplitz input", in, (n + 7) / 8);
     CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_new(n, m, seed, sb, &t), QKS_OK);
-    if (!qhw_toeplitz_use_pclmul(t, pclmul)) {
+    if (!qhw_toeplitz_use_kernel(t, k)) {
+        CU_ASSERT_FALSE(qhw_toeplitz_cpu_has(k));
         qhw_toeplitz_free(t);
         free(seed), free(in), free(out);
-        return; /* no PCLMULQDQ on this CPU: the portable kernel is tested */
+        return; /* not on this CPU: the others are tested */
     }
+    CU_ASSERT_EQUAL(qhw_toeplitz_kernel(t), k);
     CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m, out), QKS_OK);
     if (m <= 64) {
         hex(out, (m + 7) / 8, got);
@@ -78,7 +81,7 @@ static void kat(size_t n, size_t m, const char *expect, int pclmul)
 
 static void test_kats(void)
 {
-    for (int hw = 0; hw <= 2; hw++) {
+    for (int hw = 0; hw < QHW_TZ_NKERNELS; hw++) {
         kat(128, 64, "3b38871c926abd3e", hw);
         kat(1000, 700, "8caa26e51dd5b99797d7a42d62f46e68926a80dbbd3270a7543d222d3ec6e1de", hw);
         kat(4096, 3036, "63deb2e6790d4796667594b5196deed729cce11b53bce860631c8e4a04205e96", hw);
@@ -99,15 +102,15 @@ static void equal_case(size_t n, size_t m, size_t check)
     rng_test_random(seed, sb);
     rng_test_random(in, (n + 7) / 8);
     CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_new(n, m, seed, sb, &t), QKS_OK);
-    qhw_toeplitz_use_pclmul(t, 0);
+    CU_ASSERT_TRUE(qhw_toeplitz_use_kernel(t, QHW_TZ_PORTABLE));
     CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m, soft), QKS_OK);
-    for (int impl = 1; impl <= 2; impl++)
-        if (qhw_toeplitz_use_pclmul(t, impl)) {
+    for (int impl = 1; impl < QHW_TZ_NKERNELS; impl++)
+        if (qhw_toeplitz_use_kernel(t, (QHW_TZ_KERNEL)impl)) {
             memset(hw, 0, (m + 7) / 8);
             CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m, hw), QKS_OK);
             CU_ASSERT_EQUAL(memcmp(soft, hw, (m + 7) / 8), 0);
         }
-    qhw_toeplitz_use_pclmul(t, 1);
+    qhw_toeplitz_use_kernel(t, qhw_toeplitz_best_kernel());
     /* the reference on the same seed (its first check + n - 1 bits matter) */
     qhw_toeplitz_reference(seed, n, check, in, ref);
     if (check % 8)
