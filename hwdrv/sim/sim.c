@@ -1,10 +1,10 @@
 /*
  * qkd.driver = sim: an embedded simulated QKD link. Both SAEs of a link are processes on one
  * host sharing the directory qkd.sim_link. enc_keys (master) draws a key from getrandom(2)
- * and publishes it as a file named by its key ID; dec_keys (slave) claims the file by an
- * atomic rename, so of two concurrent getters exactly one wins, reads it and deletes it.
- * A key is delivered once and only to the slave SAE it was issued for. Not a source of real
- * QKD keys: see docs/sim-link.md.
+ * and publishes it under its key ID in the link's shared key store (sim_store.c); dec_keys
+ * (slave) takes it with an atomic compare-and-swap, so of two concurrent getters exactly one
+ * wins. A key is delivered once and only to the slave SAE it was issued for. Not a source of
+ * real QKD keys: see docs/sim-link.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +75,7 @@ static void sim_close(QHW_QKD *drv)
 
     if (s == NULL)
         return;
+    sim_store_close(s);
     if (s->dirfd >= 0)
         close(s->dirfd);
     free(s->dir);
@@ -115,6 +116,8 @@ static int sim_open(const QKS_CONFIG *cfg, QHW_QKD **out)
                            strerror(errno));
         goto err;
     }
+    if ((rc = sim_store_open(s)) != QKS_OK)
+        goto err;
     *out = &s->base;
     return QKS_OK;
 err:
@@ -168,113 +171,35 @@ err:
     return rc;
 }
 
-/* Put claimed files back under their key IDs (all-or-nothing dec_keys). */
-static void sim_unclaim(SIM_LINK *s, char (*claimed)[96], const char *const *ids, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        (void)renameat(s->dirfd, claimed[i], s->dirfd, ids[i]); /* best effort on an undo */
-}
-
 static int sim_dec_keys(QHW_QKD *drv, const char *master_sae, const char *const *key_ids,
                         size_t number, QKS_KEY **keys)
 {
     SIM_LINK *s = (SIM_LINK *)drv;
-    char(*claimed)[96] = NULL;
-    char(*ids)[37] = NULL;
+    char(*ids)[QKS_KEY_ID_MAX + 1] = NULL;
     const char **idp = NULL;
-    size_t nclaimed = 0, nkeys = 0;
-    unsigned char *buf = NULL;
-    SIM_KEY_HDR hdr;
     int rc = QKS_OK;
 
     if (!qks_valid_sae_id(master_sae) || number == 0)
         return qks_set_error(QKS_ERR_INVALID, "sim link: bad dec_keys request");
-    if ((claimed = calloc(number, sizeof(*claimed))) == NULL ||
-        (ids = calloc(number, sizeof(*ids))) == NULL ||
+    if ((ids = calloc(number, sizeof(*ids))) == NULL ||
         (idp = calloc(number, sizeof(*idp))) == NULL) {
         rc = qks_set_error(QKS_ERR_NOMEM, "sim link: out of memory");
         goto done;
     }
-    /* 1. Validate and check every key without consuming any: a request for the wrong SAE must
-     * not destroy the key its real slave will ask for. */
+    /* Key IDs are UUIDs: validated, then compared in lower case (UUIDs ignore case). */
     for (size_t i = 0; i < number; i++) {
         if (!qks_valid_key_id(key_ids[i])) {
             rc = qks_set_error(QKS_ERR_INVALID, "sim link: key ID is not a UUID");
             goto done;
         }
-        for (size_t j = 0; j < 37; j++)
+        for (size_t j = 0; j < QKS_KEY_ID_MAX && key_ids[i][j] != '\0'; j++)
             ids[i][j] =
                 (char)(key_ids[i][j] >= 'A' && key_ids[i][j] <= 'F' ? key_ids[i][j] - 'A' + 'a'
                                                                     : key_ids[i][j]);
         idp[i] = ids[i];
-        rc = sim_store_read(s, ids[i], &hdr, NULL, 0);
-        if (rc == QKS_ERR_KEY_UNKNOWN)
-            rc = qks_set_error(rc, "key ID %s unknown on link %s or already delivered", ids[i],
-                               s->dir);
-        if (rc != QKS_OK)
-            goto done;
-        if (strcmp(hdr.master, master_sae) != 0 || strcmp(hdr.slave, s->sae_id) != 0) {
-            rc = qks_set_error(QKS_ERR_KEY_UNKNOWN,
-                               "key ID %s on link %s was not issued by %s to %s", ids[i], s->dir,
-                               master_sae, s->sae_id);
-            goto done;
-        }
     }
-    /* 2. Claim each by an atomic rename: of concurrent getters exactly one succeeds. */
-    for (size_t i = 0; i < number; i++) {
-        unsigned char tag[8];
-        if (getrandom(tag, sizeof(tag), 0) != (ssize_t)sizeof(tag))
-            memset(tag, 0, sizeof(tag)); /* the pid still separates processes */
-        snprintf(claimed[i], sizeof(claimed[i]), ".claim.%s.%ld.%02x%02x%02x%02x%02x%02x", ids[i],
-                 (long)getpid(), tag[0], tag[1], tag[2], tag[3], tag[4], tag[5]);
-        if (renameat(s->dirfd, ids[i], s->dirfd, claimed[i]) != 0) {
-            if (errno == ENOENT)
-                rc = qks_set_error(QKS_ERR_KEY_UNKNOWN,
-                                   "key ID %s unknown on link %s or already delivered", ids[i],
-                                   s->dir);
-            else
-                rc = qks_set_error(QKS_ERR_IO, "sim link %s: cannot claim key: %s", s->dir,
-                                   strerror(errno));
-            goto done;
-        }
-        nclaimed++;
-    }
-    /* 3. Read the claimed files (nobody else can reach them now). */
-    if ((buf = qks_secure_alloc(QKS_KEY_MAX)) == NULL) {
-        rc = qks_set_error(QKS_ERR_NOMEM, "sim link: out of locked memory for a key");
-        goto done;
-    }
-    for (; nkeys < number; nkeys++) {
-        QKS_KEY *k = NULL;
-        rc = sim_store_read(s, claimed[nkeys], &hdr, buf, QKS_KEY_MAX);
-        if (rc == QKS_OK &&
-            (strcmp(hdr.master, master_sae) != 0 || strcmp(hdr.slave, s->sae_id) != 0))
-            rc = qks_set_error(QKS_ERR_KEY_UNKNOWN, "key ID %s on link %s changed while claimed",
-                               ids[nkeys], s->dir);
-        if (rc == QKS_OK && (k = qks_key_alloc(hdr.key_len)) == NULL)
-            rc = qks_set_error(QKS_ERR_NOMEM, "sim link: out of locked memory for a key");
-        if (rc != QKS_OK)
-            goto done;
-        memcpy(k->key, buf, hdr.key_len);
-        qks_wipe(buf, hdr.key_len);
-        memcpy(k->key_id, ids[nkeys], 37);
-        snprintf(k->peer, sizeof(k->peer), "%s", master_sae);
-        keys[nkeys] = k;
-    }
-    /* 4. Delivered: the files go (a failed unlink leaves a claimed name nobody asks for). */
-    for (size_t i = 0; i < number; i++)
-        (void)unlinkat(s->dirfd, claimed[i], 0);
-    nclaimed = 0;
+    rc = sim_store_take(s, master_sae, idp, number, keys);
 done:
-    if (rc != QKS_OK) {
-        sim_unclaim(s, claimed, idp, nclaimed);
-        for (size_t i = 0; i < nkeys; i++) {
-            qks_key_free(keys[i]);
-            keys[i] = NULL;
-        }
-    }
-    qks_secure_free(buf, QKS_KEY_MAX);
-    free(claimed);
     free(ids);
     free(idp);
     return rc;
@@ -292,6 +217,7 @@ static int sim_status(QHW_QKD *drv, const char *peer, json_t *out)
     json_object_set_new(out, "stored_key_count", json_integer(to_peer + from_peer));
     json_object_set_new(out, "keys_waiting_for_peer", json_integer(to_peer));
     json_object_set_new(out, "keys_waiting_for_us", json_integer(from_peer));
+    json_object_set_new(out, "sim_store_slots", json_integer(SIM_SLOTS));
     if (s->max_keys > 0)
         json_object_set_new(out, "max_key_count", json_integer(s->max_keys));
     /* Who can use the link: a server that drops privileges needs it writable by its user. */
@@ -301,8 +227,9 @@ static int sim_status(QHW_QKD *drv, const char *peer, json_t *out)
         snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
         json_object_set_new(out, "sim_link_mode", json_string(mode));
         json_object_set_new(out, "sim_link_uid", json_integer((json_int_t)st.st_uid));
-        json_object_set_new(out, "sim_link_writable",
-                            json_boolean(faccessat(s->dirfd, ".", W_OK | X_OK, AT_EACCESS) == 0));
+        json_object_set_new(
+            out, "sim_link_writable",
+            json_boolean(faccessat(s->dirfd, SIM_STORE_FILE, R_OK | W_OK, AT_EACCESS) == 0));
     }
     return QKS_OK;
 }
@@ -314,5 +241,5 @@ const QHW_QKD_METHOD qhw_qkd_sim_method = {
     .enc_keys = sim_enc_keys,
     .dec_keys = sim_dec_keys,
     .status = sim_status,
-    .after_fork = NULL, /* no connection or cache: the directory fd is fine to share */
+    .after_fork = NULL, /* no connection or cache: the shared store mapping is fine to share */
 };

@@ -238,6 +238,28 @@ int qkey_sim_chown_link(const char *dir, const char *user, char *err, size_t err
         snprintf(err, errlen, "cannot give %s to %s: %s", path, user, strerror(errno));
         return 0;
     }
+    /* The link's key store too: created now by opening the link, so it is the user's from the
+     * start rather than whoever opens the link first (docs/sim-link.md). */
+    static const char *const kv[] = {"qkd.driver", "sim",   "qkd.sae_id", "SAE_A",
+                                     "qkd.peers",  "SAE_B", NULL};
+    QKS_CONFIG *cfg = qks_config_new();
+    QKS_CTX *ctx = NULL;
+    int rc = cfg == NULL ? QKS_ERR_NOMEM : qks_config_set(cfg, "qkd.sim_link", path);
+    for (int i = 0; kv[i] != NULL && rc == QKS_OK; i += 2)
+        rc = qks_config_set(cfg, kv[i], kv[i + 1]);
+    if (rc == QKS_OK)
+        rc = qks_ctx_new(cfg, &ctx);
+    qks_ctx_free(ctx);
+    qks_config_free(cfg);
+    if (rc != QKS_OK) {
+        snprintf(err, errlen, "cannot create the key store in %s: %s", path, qks_last_error());
+        return 0;
+    }
+    snprintf(path, sizeof(path), "%s/link/keys.qsl", dir);
+    if (chown(path, pw->pw_uid, pw->pw_gid) != 0) {
+        snprintf(err, errlen, "cannot give %s to %s: %s", path, user, strerror(errno));
+        return 0;
+    }
     return 1;
 }
 

@@ -30,6 +30,15 @@ grep -q -- "--force" "$T/o" || fail "refusal does not mention --force: $(cat "$T
 [[ ! -e $T/l/link/marker ]] || fail "--force kept the old link's state"
 ok "existing link refused without --force, replaced with it"
 
+# --owner gives the link and its key store to a server's user (needs root to chown)
+if [[ $(id -u) == 0 ]] && id nobody >/dev/null 2>&1; then
+  out=$("$QKEY" sim init --owner nobody "$T/owned" 2>&1) || fail "sim init --owner nobody: $out"
+  [[ $(stat -c %U:%a "$T/owned/link") == nobody:700 ]] || fail "link: $(stat -c %U:%a "$T/owned/link")"
+  [[ $(stat -c %U:%a "$T/owned/link/keys.qsl") == nobody:600 ]] ||
+    fail "key store: $(stat -c %U:%a "$T/owned/link/keys.qsl" 2>&1)"
+  ok "--owner gives the link directory and its key store to the user"
+fi
+
 # command-line errors: exit code 2 and a usage line
 set +e
 "$QKEY" sim init >/dev/null 2>&1; [[ $? == 2 ]] || fail "sim init without DIR: not exit 2"

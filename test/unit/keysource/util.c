@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 #include "util.h"
 
@@ -120,4 +122,39 @@ int tu_run(void)
 int tu_contains(const char *haystack, const char *needle)
 {
     return haystack != NULL && needle != NULL && strstr(haystack, needle) != NULL;
+}
+
+#define STORE_LEN (SIM_STORE_HDR + (size_t)SIM_SLOTS * sizeof(SIM_SLOT))
+
+SIM_SLOT *tu_link_map(const char *dir)
+{
+    char path[600];
+    unsigned char *m;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, SIM_STORE_FILE);
+    if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+        return NULL;
+    m = mmap(NULL, STORE_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    return m == MAP_FAILED ? NULL : (SIM_SLOT *)(m + SIM_STORE_HDR);
+}
+
+void tu_link_unmap(SIM_SLOT *slots)
+{
+    if (slots != NULL)
+        munmap((unsigned char *)slots - SIM_STORE_HDR, STORE_LEN);
+}
+
+int tu_link_keys(const char *dir)
+{
+    SIM_SLOT *s = tu_link_map(dir);
+    int n = 0;
+
+    if (s == NULL)
+        return -1;
+    for (size_t i = 0; i < SIM_SLOTS; i++)
+        n += (__atomic_load_n(&s[i].word, __ATOMIC_ACQUIRE) & 0xff) == SIM_READY;
+    tu_link_unmap(s);
+    return n;
 }
