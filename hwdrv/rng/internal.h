@@ -153,15 +153,40 @@ typedef enum {
 /* Use kernel k; returns 1 if this CPU has it (else nothing changes and 0). */
 int qhw_toeplitz_use_kernel(QHW_TOEPLITZ *t, QHW_TZ_KERNEL k);
 QHW_TZ_KERNEL qhw_toeplitz_kernel(const QHW_TOEPLITZ *t);
+/* The vector kernels' transposed Karatsuba split (toeplitz_tkara.c): base-block words (a multiple
+ * of 16) and levels, 0 levels = none. qhw_toeplitz_new picks one by a cost model; tests and
+ * benchmarks set others (the output does not change). */
+int qhw_toeplitz_set_split(QHW_TOEPLITZ *t, size_t base, size_t levels);
+void qhw_toeplitz_get_split(const QHW_TOEPLITZ *t, size_t *base, size_t *levels);
 int qhw_toeplitz_cpu_has(QHW_TZ_KERNEL k);
 QHW_TZ_KERNEL qhw_toeplitz_best_kernel(void);
 const char *qhw_toeplitz_kernel_name(QHW_TZ_KERNEL k);
-/* The vector kernels (toeplitz_simd.c); r: reversed seed words, see there. */
-#define QHW_TZ_XPAD 16 /* input words padded to a multiple of this; zero words after r */
-void qhw_tz_middle_vpclmul512(uint64_t *p, const uint64_t *x, size_t nwp, const uint64_t *r,
-                              size_t sw, size_t k0, size_t k1);
-void qhw_tz_middle_vpclmul256(uint64_t *p, const uint64_t *x, size_t nwp, const uint64_t *r,
-                              size_t sw, size_t k0, size_t k1);
+/* The vector kernels (toeplitz_simd.c): q[2i], q[2i + 1] ^= lo, hi of
+ * XOR_{a < nx} clmul(x[a], R[a - i]) for i < rows (R: reversed seed words, see there). */
+#define QHW_TZ_XPAD 16 /* nx: a multiple of this */
+typedef void (*QHW_TZ_ROWS)(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R,
+                            size_t rows);
+void qhw_tz_rows_vpclmul512(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R,
+                            size_t rows);
+void qhw_tz_rows_vpclmul256(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R,
+                            size_t rows);
+/* d[i] = a[i] ^ b[i], i < n (d may equal a) */
+typedef void (*QHW_TZ_XOR)(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n);
+void qhw_tz_xor_avx512(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n);
+void qhw_tz_xor_avx2(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n);
+typedef struct {
+    QHW_TZ_ROWS rows;
+    QHW_TZ_XOR xor ;
+} QHW_TZ_OPS;
+/* Transposed Karatsuba over those (toeplitz_tkara.c). levels = 0: no split (one rows call);
+ * else tr x tc tiles of size x size words, size = base << levels. */
+typedef struct {
+    size_t base, levels, size, tr, tc;
+} QHW_TZ_PLAN;
+void qhw_tz_plan(QHW_TZ_PLAN *pl, size_t rows, size_t nw);
+size_t qhw_tz_scratch_words(size_t size);
+void qhw_tz_tkara(const QHW_TZ_OPS *ops, size_t base, uint64_t *q, const uint64_t *x,
+                  const uint64_t *R, size_t size, uint64_t *scratch);
 int qhw_tz_cpu_vpclmul(int bits);
 /* Plain O(nm) definition, for tests. */
 void qhw_toeplitz_reference(const unsigned char *seed, size_t n, size_t m, const unsigned char *in,

@@ -163,10 +163,18 @@ struct qhw_toeplitz_st {
     size_t nw;       /* input words */
     uint64_t *sp;    /* seed words with one zero word in front: sp[b + 1] = s[b] */
     size_t spw;
-    uint64_t *r; /* reversed seed words + QHW_TZ_XPAD zero words (vector kernels) */
-    size_t sw;   /* seed words */
-    uint64_t *x; /* input words (secret), zero-padded to nxw words */
-    size_t nxw;
+    size_t sw; /* seed words */
+    /* vector kernels: r[i] = s[sw - 1 - i], readable (zero) from r[-rfront] to r[sw + rback) */
+    uint64_t *rbuf, *r;
+    size_t rfront, rback;
+    QHW_TZ_PLAN plan;
+    uint64_t *q; /* 128-bit row results, 2 words each (secret) */
+    size_t qw;
+    uint64_t *scr; /* transposed Karatsuba scratch (secret) */
+    size_t scrw;
+    uint64_t *x; /* input words (secret), zero-padded to xw >= nxw words */
+    size_t nxw, xw;
+    size_t rows; /* product words k0 - 1 .. k1 at m_max */
     uint64_t *p; /* product slice (secret) */
     size_t pw;
     uint64_t *tmp; /* Karatsuba scratch (secret) */
@@ -198,19 +206,77 @@ void qhw_toeplitz_free(QHW_TOEPLITZ *t)
 {
     if (t == NULL)
         return;
-    qks_secure_free(t->x, t->nxw * sizeof(uint64_t));
+    qks_secure_free(t->x, t->xw * sizeof(uint64_t));
+    qks_secure_free(t->q, t->qw * sizeof(uint64_t));
+    qks_secure_free(t->scr, t->scrw * sizeof(uint64_t));
     qks_secure_free(t->p, t->pw * sizeof(uint64_t));
     qks_secure_free(t->tmp, t->tmpw * sizeof(uint64_t));
     free(t->sp);
-    free(t->r);
+    free(t->rbuf);
     free(t);
+}
+
+/* (Re)allocate the vector kernels' buffers for plan pl. Index ranges: see vector_middle. */
+static int tz_layout(QHW_TOEPLITZ *t, const QHW_TZ_PLAN *pl)
+{
+    size_t k0 = (t->n - 1) / 64, S = pl->size;
+
+    qks_secure_free(t->x, t->xw * sizeof(uint64_t));
+    qks_secure_free(t->q, t->qw * sizeof(uint64_t));
+    qks_secure_free(t->scr, t->scrw * sizeof(uint64_t));
+    free(t->rbuf);
+    t->plan = *pl;
+    t->xw = t->nxw;
+    t->rfront = 0;
+    t->rback = QHW_TZ_XPAD;
+    t->qw = 2 * t->rows;
+    t->scrw = 0;
+    if (pl->levels > 0) {
+        t->xw = pl->tc * S > t->xw ? pl->tc * S : t->xw;
+        t->rfront = pl->tr * S + k0 > t->sw + 1 ? pl->tr * S + k0 - t->sw - 1 : 0;
+        t->rback = pl->tc * S > k0 + t->rback ? pl->tc * S - k0 : t->rback;
+        t->qw = 2 * pl->tr * S;
+        t->scrw = qhw_tz_scratch_words(S);
+    }
+    t->rbuf = calloc(t->rfront + t->sw + t->rback, sizeof(uint64_t));
+    t->x = qks_secure_alloc(t->xw * sizeof(uint64_t));
+    t->q = qks_secure_alloc(t->qw * sizeof(uint64_t));
+    t->scr = t->scrw ? qks_secure_alloc(t->scrw * sizeof(uint64_t)) : NULL;
+    if (t->rbuf == NULL || t->x == NULL || t->q == NULL || (t->scrw && t->scr == NULL))
+        return qks_set_error(QKS_ERR_NOMEM, "Toeplitz extractor: out of memory (n = %zu)", t->n);
+    t->r = t->rbuf + t->rfront;
+    for (size_t i = 0; i < t->sw; i++)
+        t->r[i] = t->sp[t->sw - i];
+    return QKS_OK;
+}
+
+int qhw_toeplitz_set_split(QHW_TOEPLITZ *t, size_t base, size_t levels)
+{
+    QHW_TZ_PLAN pl = {base, levels, base << levels, 0, 0};
+
+    if (levels > 0 && (base == 0 || base % QHW_TZ_XPAD != 0 || levels > 24))
+        return qks_set_error(QKS_ERR_INVALID, "Toeplitz split: base %zu words, %zu levels", base,
+                             levels);
+    if (levels > 0) {
+        pl.tr = (t->rows + pl.size - 1) / pl.size;
+        pl.tc = (t->nw + pl.size - 1) / pl.size;
+    }
+    return tz_layout(t, &pl);
+}
+
+void qhw_toeplitz_get_split(const QHW_TOEPLITZ *t, size_t *base, size_t *levels)
+{
+    *base = t->plan.base;
+    *levels = t->plan.levels;
 }
 
 int qhw_toeplitz_new(size_t n, size_t m_max, const unsigned char *seed, size_t seed_bytes,
                      QHW_TOEPLITZ **out)
 {
     QHW_TOEPLITZ *t;
-    size_t sbits = n + m_max - 1;
+    QHW_TZ_PLAN plan;
+    size_t sbits = n + m_max - 1, k0 = (n - 1) / 64;
+    int rc;
 
     *out = NULL;
     if (n < 128 || m_max < 1 || m_max > n || seed_bytes < qhw_toeplitz_seed_bytes(n, m_max))
@@ -227,20 +293,21 @@ int qhw_toeplitz_new(size_t n, size_t m_max, const unsigned char *seed, size_t s
     t->sw = (sbits + 63) / 64;
     t->spw = t->sw + 2;
     t->pw = (m_max + 63) / 64 + 2;
+    t->rows = (n + m_max - 2) / 64 - k0 + 2; /* product words k0 - 1 .. k1 */
     t->tmpw = t->nw > SCHOOL_MAX ? 8 * KARA_CHUNK : 0;
     t->sp = calloc(t->spw, sizeof(uint64_t));
-    t->r = calloc(t->sw + QHW_TZ_XPAD, sizeof(uint64_t));
-    t->x = qks_secure_alloc(t->nxw * sizeof(uint64_t));
     t->p = qks_secure_alloc(t->pw * sizeof(uint64_t));
     t->tmp = t->tmpw ? qks_secure_alloc(t->tmpw * sizeof(uint64_t)) : NULL;
-    if (t->sp == NULL || t->r == NULL || t->x == NULL || t->p == NULL ||
-        (t->tmpw && t->tmp == NULL)) {
+    if (t->sp == NULL || t->p == NULL || (t->tmpw && t->tmp == NULL)) {
         qhw_toeplitz_free(t);
         return qks_set_error(QKS_ERR_NOMEM, "Toeplitz extractor: out of memory (n = %zu)", n);
     }
     load_bits(t->sp + 1, t->sw, seed, sbits);
-    for (size_t i = 0; i < t->sw; i++)
-        t->r[i] = t->sp[t->sw - i];
+    qhw_tz_plan(&plan, t->rows, t->nw);
+    if ((rc = tz_layout(t, &plan)) != QKS_OK) {
+        qhw_toeplitz_free(t);
+        return rc;
+    }
     t->kernel = qhw_toeplitz_best_kernel();
     *out = t;
     return QKS_OK;
@@ -259,19 +326,52 @@ QHW_TZ_KERNEL qhw_toeplitz_kernel(const QHW_TOEPLITZ *t)
     return t->kernel;
 }
 
+#ifdef QHW_HAVE_PCLMUL_BUILD
+/* Product words k0 .. k1 into p[] by the vector kernels: rows i = 0 .. k1 - k0 + 1 are product
+ * words j = k0 - 1 + i; row i reads R0[a - i] = r[sw - k0 + a - i] = s[j - a]. Tile (u, v) of
+ * size S covers rows u S .. and input words v S ..: base R0 + (v - u) S, reading
+ * r[sw - k0 + (v - u) S - (S - 1) .. sw - k0 + (v - u) S + S - 1], inside the padding of r. */
+static void vector_middle(QHW_TOEPLITZ *t, size_t k0, size_t k1)
+{
+    static const QHW_TZ_OPS ops512 = {qhw_tz_rows_vpclmul512, qhw_tz_xor_avx512},
+                            ops256 = {qhw_tz_rows_vpclmul256, qhw_tz_xor_avx2};
+    const QHW_TZ_OPS *ops = t->kernel == QHW_TZ_VPCLMUL512 ? &ops512 : &ops256;
+    const uint64_t *R0 = t->r + (t->sw - k0);
+    size_t rows = k1 - k0 + 2, S = t->plan.size, qw;
+
+    if (t->plan.levels == 0) {
+        qw = 2 * rows;
+        memset(t->q, 0, qw * sizeof(uint64_t));
+        ops->rows(t->q, t->x, t->nxw, R0, rows);
+    } else {
+        size_t tr = (rows + S - 1) / S;
+        qw = 2 * tr * S;
+        memset(t->q, 0, qw * sizeof(uint64_t));
+        for (size_t u = 0; u < tr; u++)
+            for (size_t v = 0; v < t->plan.tc; v++)
+                qhw_tz_tkara(ops, t->plan.base, t->q + 2 * u * S, t->x + v * S, R0 + v * S - u * S,
+                             S, t->scr);
+        qks_wipe(t->scr, t->scrw * sizeof(uint64_t));
+    }
+    for (size_t i = 0; i + 1 < rows; i++) /* word k0 + i = lo(row i + 1) ^ hi(row i) */
+        t->p[i] = t->q[2 * i + 2] ^ t->q[2 * i + 1];
+    qks_wipe(t->q, qw * sizeof(uint64_t));
+}
+#endif
+
 int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, unsigned char *out)
 {
     const size_t n = t->n, k0 = (n - 1) / 64, k1 = (n + m - 2) / 64, shift = (n - 1) % 64;
 
+    if (t->x == NULL)
+        return qks_set_error(QKS_ERR_NOMEM, "Toeplitz extractor: buffers lost (n = %zu)", n);
     if (m < 1 || m > t->m_max)
         return qks_set_error(QKS_ERR_INVALID, "Toeplitz extractor: m = %zu outside [1, %zu]", m,
                              t->m_max);
-    load_bits(t->x, t->nxw, in, n);
+    load_bits(t->x, t->xw, in, n);
 #ifdef QHW_HAVE_PCLMUL_BUILD
-    if (t->kernel == QHW_TZ_VPCLMUL512 && t->nw <= SCHOOL_MAX)
-        qhw_tz_middle_vpclmul512(t->p, t->x, t->nxw, t->r, t->sw, k0, k1);
-    else if (t->kernel == QHW_TZ_VPCLMUL256 && t->nw <= SCHOOL_MAX)
-        qhw_tz_middle_vpclmul256(t->p, t->x, t->nxw, t->r, t->sw, k0, k1);
+    if (t->kernel == QHW_TZ_VPCLMUL512 || t->kernel == QHW_TZ_VPCLMUL256)
+        vector_middle(t, k0, k1);
     else if (t->kernel != QHW_TZ_PORTABLE) {
         if (t->nw <= SCHOOL_MAX && t->kernel == QHW_TZ_PCLMUL1)
             tk_middle_school_pclmul(t->p, t->x, t->nw, t->sp, t->spw, k0, k1);
@@ -304,7 +404,7 @@ int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, uns
 #endif
     if (m % 8)
         out[m / 8] &= (unsigned char)((1u << (m % 8)) - 1);
-    qks_wipe(t->x, t->nxw * sizeof(uint64_t));
+    qks_wipe(t->x, t->xw * sizeof(uint64_t));
     qks_wipe(t->p, t->pw * sizeof(uint64_t));
     return QKS_OK;
 }

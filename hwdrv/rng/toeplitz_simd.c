@@ -5,30 +5,64 @@
  *
  * The extractor needs only product words k0 .. k1 of seed s x input x (the "middle product"):
  * q[j] = XOR_a clmul(x[a], s[j - a]) for j = k0 - 1 .. k1, and word k = lo(q[k]) ^ hi(q[k - 1]).
- * At seed time the seed words are stored reversed, r[i] = s[sw - 1 - i] followed by
- * QHW_TZ_XPAD zero words, so q[j] = XOR_a clmul(x[a], r[sw - 1 - j + a]): for each output word a
- * carry-less dot product of x with a window of r in the same order, one VPCLMULQDQ per two word
- * pairs in each 128-bit lane (imm 0x00 and 0x11), no lane shuffles. The 128-bit products are
- * XORed unreduced into the accumulators and folded to one 128-bit q[j] at the end.
- * x is zero-padded to a multiple of QHW_TZ_XPAD words (nwp).
+ * At seed time the seed words are stored reversed, r[i] = s[sw - 1 - i], so row i of that
+ * word-level Toeplitz matrix reads a window of r in the same order as x: with R = the row-0
+ * base pointer, q[i] = XOR_a clmul(x[a], R[a - i]). One VPCLMULQDQ handles two word pairs per
+ * 128-bit lane (imm 0x00 and 0x11), no lane shuffles; the 128-bit products are XORed unreduced
+ * into the accumulators and folded to one 128-bit q[i] at the end of the row.
  */
 #include "internal.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-__attribute__((target("avx512f,vpclmulqdq"))) void
-qhw_tz_middle_vpclmul512(uint64_t *p, const uint64_t *x, size_t nwp, const uint64_t *r, size_t sw,
-                         size_t k0, size_t k1)
+/* Four 16-word rows at a time with x in registers (the transposed Karatsuba base block): the
+ * four rows' accumulators are folded together by lane shuffles, one 512-bit XOR into q. */
+__attribute__((target("avx512f,vpclmulqdq"))) static void rows16x4(uint64_t *q, const uint64_t *x,
+                                                                   const uint64_t *R, size_t rows)
 {
-    uint64_t prev_hi = 0;
+    __m512i x0 = _mm512_loadu_si512(x), x1 = _mm512_loadu_si512(x + 8);
 
-    for (size_t j = k0 - 1; j <= k1; j++) { /* k0 >= 1 always (n >= 128) */
-        const uint64_t *rj = r + (sw - 1 - j);
+    for (size_t i = 0; i < rows; i += 4) {
+#define ROW16(k)                                                                                   \
+    __m512i r0##k = _mm512_loadu_si512(R - i - k), r1##k = _mm512_loadu_si512(R - i - k + 8);      \
+    __m512i acc##k = _mm512_xor_si512(                                                             \
+        _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x0, r0##k, 0x00),                       \
+                                  _mm512_clmulepi64_epi128(x0, r0##k, 0x11),                       \
+                                  _mm512_clmulepi64_epi128(x1, r1##k, 0x00), 0x96),                \
+        _mm512_clmulepi64_epi128(x1, r1##k, 0x11))
+        ROW16(0);
+        ROW16(1);
+        ROW16(2);
+        ROW16(3);
+#undef ROW16
+        /* lanes (a0 + a2, a1 + a3) of rows k, k + 1, then one lane per row */
+        __m512i t01 = _mm512_xor_si512(_mm512_shuffle_i64x2(acc0, acc1, 0x44),
+                                       _mm512_shuffle_i64x2(acc0, acc1, 0xee));
+        __m512i t23 = _mm512_xor_si512(_mm512_shuffle_i64x2(acc2, acc3, 0x44),
+                                       _mm512_shuffle_i64x2(acc2, acc3, 0xee));
+        __m512i u = _mm512_ternarylogic_epi64(_mm512_shuffle_i64x2(t01, t23, 0x88),
+                                              _mm512_shuffle_i64x2(t01, t23, 0xdd),
+                                              _mm512_loadu_si512(q + 2 * i), 0x96);
+        _mm512_storeu_si512(q + 2 * i, u);
+    }
+}
+
+/* q[2i], q[2i + 1] ^= lo, hi of XOR_{a < nx} clmul(x[a], R[a - i]) for i < rows; nx is a
+ * multiple of 16 and R[-(rows - 1) .. nx - 1] readable. */
+__attribute__((target("avx512f,vpclmulqdq"))) void
+qhw_tz_rows_vpclmul512(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R, size_t rows)
+{
+    if (nx == 16 && rows % 4 == 0) {
+        rows16x4(q, x, R, rows);
+        return;
+    }
+    for (size_t i = 0; i < rows; i++) {
+        const uint64_t *ri = R - i;
         __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
-        for (size_t a = 0; a < nwp; a += 16) {
-            __m512i x0 = _mm512_loadu_si512(x + a), r0 = _mm512_loadu_si512(rj + a);
-            __m512i x1 = _mm512_loadu_si512(x + a + 8), r1 = _mm512_loadu_si512(rj + a + 8);
+        for (size_t a = 0; a < nx; a += 16) {
+            __m512i x0 = _mm512_loadu_si512(x + a), r0 = _mm512_loadu_si512(ri + a);
+            __m512i x1 = _mm512_loadu_si512(x + a + 8), r1 = _mm512_loadu_si512(ri + a + 8);
             /* 0x96: three-way XOR */
             acc0 = _mm512_ternarylogic_epi64(acc0, _mm512_clmulepi64_epi128(x0, r0, 0x00),
                                              _mm512_clmulepi64_epi128(x0, r0, 0x11), 0x96);
@@ -38,39 +72,65 @@ qhw_tz_middle_vpclmul512(uint64_t *p, const uint64_t *x, size_t nwp, const uint6
         acc0 = _mm512_xor_si512(acc0, acc1);
         __m256i h =
             _mm256_xor_si256(_mm512_castsi512_si256(acc0), _mm512_extracti64x4_epi64(acc0, 1));
-        __m128i q = _mm_xor_si128(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-        if (j >= k0)
-            p[j - k0] = (uint64_t)_mm_cvtsi128_si64(q) ^ prev_hi;
-        prev_hi = (uint64_t)_mm_extract_epi64(q, 1);
+        __m128i v = _mm_xor_si128(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        v = _mm_xor_si128(v, _mm_loadu_si128((const __m128i *)(q + 2 * i)));
+        _mm_storeu_si128((__m128i *)(q + 2 * i), v);
     }
 }
 
+/* the same with nx a multiple of 8 */
 __attribute__((target("avx2,vpclmulqdq"))) void
-qhw_tz_middle_vpclmul256(uint64_t *p, const uint64_t *x, size_t nwp, const uint64_t *r, size_t sw,
-                         size_t k0, size_t k1)
+qhw_tz_rows_vpclmul256(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R, size_t rows)
 {
-    uint64_t prev_hi = 0;
-
-    for (size_t j = k0 - 1; j <= k1; j++) {
-        const uint64_t *rj = r + (sw - 1 - j);
+    for (size_t i = 0; i < rows; i++) {
+        const uint64_t *ri = R - i;
         __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
         __m256i acc2 = _mm256_setzero_si256(), acc3 = _mm256_setzero_si256();
-        for (size_t a = 0; a < nwp; a += 8) {
+        for (size_t a = 0; a < nx; a += 8) {
             __m256i x0 = _mm256_loadu_si256((const __m256i *)(x + a));
-            __m256i r0 = _mm256_loadu_si256((const __m256i *)(rj + a));
+            __m256i r0 = _mm256_loadu_si256((const __m256i *)(ri + a));
             __m256i x1 = _mm256_loadu_si256((const __m256i *)(x + a + 4));
-            __m256i r1 = _mm256_loadu_si256((const __m256i *)(rj + a + 4));
+            __m256i r1 = _mm256_loadu_si256((const __m256i *)(ri + a + 4));
             acc0 = _mm256_xor_si256(acc0, _mm256_clmulepi64_epi128(x0, r0, 0x00));
             acc1 = _mm256_xor_si256(acc1, _mm256_clmulepi64_epi128(x0, r0, 0x11));
             acc2 = _mm256_xor_si256(acc2, _mm256_clmulepi64_epi128(x1, r1, 0x00));
             acc3 = _mm256_xor_si256(acc3, _mm256_clmulepi64_epi128(x1, r1, 0x11));
         }
         __m256i h = _mm256_xor_si256(_mm256_xor_si256(acc0, acc1), _mm256_xor_si256(acc2, acc3));
-        __m128i q = _mm_xor_si128(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-        if (j >= k0)
-            p[j - k0] = (uint64_t)_mm_cvtsi128_si64(q) ^ prev_hi;
-        prev_hi = (uint64_t)_mm_extract_epi64(q, 1);
+        __m128i v = _mm_xor_si128(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        v = _mm_xor_si128(v, _mm_loadu_si128((const __m128i *)(q + 2 * i)));
+        _mm_storeu_si128((__m128i *)(q + 2 * i), v);
     }
+}
+
+/* d[i] = a[i] ^ b[i] for i < n (d may be a) */
+__attribute__((target("avx512f"))) void qhw_tz_xor_avx512(uint64_t *d, const uint64_t *a,
+                                                          const uint64_t *b, size_t n)
+{
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8)
+        _mm512_storeu_si512(d + i,
+                            _mm512_xor_si512(_mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i)));
+    if (i < n) {
+        __mmask8 k = (__mmask8)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_epi64(d + i, k,
+                                 _mm512_xor_si512(_mm512_maskz_loadu_epi64(k, a + i),
+                                                  _mm512_maskz_loadu_epi64(k, b + i)));
+    }
+}
+
+__attribute__((target("avx2"))) void qhw_tz_xor_avx2(uint64_t *d, const uint64_t *a,
+                                                     const uint64_t *b, size_t n)
+{
+    size_t i = 0;
+
+    for (; i + 4 <= n; i += 4)
+        _mm256_storeu_si256((__m256i *)(d + i),
+                            _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + i)),
+                                             _mm256_loadu_si256((const __m256i *)(b + i))));
+    for (; i < n; i++)
+        d[i] = a[i] ^ b[i];
 }
 
 int qhw_tz_cpu_vpclmul(int bits)
@@ -81,16 +141,26 @@ int qhw_tz_cpu_vpclmul(int bits)
     return bits == 512 ? __builtin_cpu_supports("avx512f") : __builtin_cpu_supports("avx2");
 }
 #else
-void qhw_tz_middle_vpclmul512(uint64_t *p, const uint64_t *x, size_t nwp, const uint64_t *r,
-                              size_t sw, size_t k0, size_t k1)
+void qhw_tz_rows_vpclmul512(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R,
+                            size_t rows)
 {
-    (void)p, (void)x, (void)nwp, (void)r, (void)sw, (void)k0, (void)k1; /* never selected */
+    (void)q, (void)x, (void)nx, (void)R, (void)rows; /* never selected */
 }
 
-void qhw_tz_middle_vpclmul256(uint64_t *p, const uint64_t *x, size_t nwp, const uint64_t *r,
-                              size_t sw, size_t k0, size_t k1)
+void qhw_tz_rows_vpclmul256(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R,
+                            size_t rows)
 {
-    (void)p, (void)x, (void)nwp, (void)r, (void)sw, (void)k0, (void)k1; /* never selected */
+    (void)q, (void)x, (void)nx, (void)R, (void)rows; /* never selected */
+}
+
+void qhw_tz_xor_avx512(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n)
+{
+    (void)d, (void)a, (void)b, (void)n; /* never selected */
+}
+
+void qhw_tz_xor_avx2(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n)
+{
+    (void)d, (void)a, (void)b, (void)n; /* never selected */
 }
 
 int qhw_tz_cpu_vpclmul(int bits)

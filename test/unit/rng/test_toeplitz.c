@@ -4,6 +4,7 @@
  * 256, PCLMULQDQ, portable: the portable one always) equal to the plain O(nm) definition on random
  * inputs, including the Karatsuba path for large n. Kernels the CPU lacks are refused.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,6 +141,65 @@ static void test_equal_reference(void)
         equal_case(cases[i][0], cases[i][1], cases[i][2]);
 }
 
+/* The vector kernels' transposed Karatsuba split, forced to every shape (base block, depth,
+ * several tiles with padded rows and input words): output equal to the portable kernel, which
+ * equal_case ties to the definition. Skipped (portable only) on a CPU without VPCLMULQDQ. */
+static void split_case(size_t n, size_t m)
+{
+    static const size_t splits[][2] = {{0, 0},  {16, 1}, {16, 2}, {16, 3}, {16, 5},
+                                       {32, 1}, {32, 2}, {48, 1}, {64, 2}, {80, 1}};
+    size_t sb = qhw_toeplitz_seed_bytes(n, m), base, levels;
+    unsigned char *seed = malloc(sb), *in = malloc((n + 7) / 8);
+    unsigned char *soft = calloc(1, (m + 7) / 8), *hw = calloc(1, (m + 7) / 8);
+    QHW_TOEPLITZ *t = NULL;
+
+    rng_test_random(seed, sb);
+    rng_test_random(in, (n + 7) / 8);
+    CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_new(n, m, seed, sb, &t), QKS_OK);
+    CU_ASSERT_TRUE(qhw_toeplitz_use_kernel(t, QHW_TZ_PORTABLE));
+    CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m, soft), QKS_OK);
+    for (int k = QHW_TZ_VPCLMUL256; k <= QHW_TZ_VPCLMUL512; k++) {
+        if (!qhw_toeplitz_use_kernel(t, (QHW_TZ_KERNEL)k))
+            continue;
+        for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++) {
+            CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_set_split(t, splits[i][0], splits[i][1]), QKS_OK);
+            qhw_toeplitz_get_split(t, &base, &levels);
+            CU_ASSERT_EQUAL(levels, splits[i][1]);
+            memset(hw, 0, (m + 7) / 8);
+            CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m, hw), QKS_OK);
+            if (memcmp(soft, hw, (m + 7) / 8) != 0)
+                fprintf(stderr, "n %zu m %zu kernel %s split %zu x %zu: differs\n", n, m,
+                        qhw_toeplitz_kernel_name((QHW_TZ_KERNEL)k), splits[i][0], splits[i][1]);
+            CU_ASSERT_EQUAL(memcmp(soft, hw, (m + 7) / 8), 0);
+            /* a smaller m with the same split: the prefix */
+            memset(hw, 0, (m + 7) / 8);
+            CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m / 3 + 1, hw), QKS_OK);
+            CU_ASSERT_EQUAL(memcmp(soft, hw, (m / 3 + 1) / 8), 0);
+        }
+    }
+    CU_ASSERT_EQUAL(qhw_toeplitz_set_split(t, 20, 2), QKS_ERR_INVALID); /* not a multiple of 16 */
+    qhw_toeplitz_free(t);
+    free(seed), free(in), free(soft), free(hw);
+}
+
+static void test_split(void)
+{
+    static const size_t cases[][2] = {{128, 1},       {128, 128},    {1000, 999},
+                                      {4096, 3035},   {5000, 123},   {8191, 8191},
+                                      {16384, 12743}, {20000, 5000}, {65536, 51573}};
+    size_t base, levels;
+    QHW_TOEPLITZ *t = NULL;
+    static unsigned char seed[(65536 + 51573 + 7) / 8];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        split_case(cases[i][0], cases[i][1]);
+    /* the default plan splits large inputs (so the cases above are the ones in use) */
+    CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_new(65536, 51573, seed, sizeof(seed), &t), QKS_OK);
+    qhw_toeplitz_get_split(t, &base, &levels);
+    CU_ASSERT_TRUE(levels >= 2);
+    qhw_toeplitz_free(t);
+}
+
 static void test_bad_sizes(void)
 {
     unsigned char seed[64] = {0};
@@ -160,6 +220,7 @@ int rng_suite_toeplitz(void)
     if (s == NULL || !CU_add_test(s, "reference by hand", test_reference_by_hand) ||
         !CU_add_test(s, "known answers (both kernels)", test_kats) ||
         !CU_add_test(s, "kernels equal the definition", test_equal_reference) ||
+        !CU_add_test(s, "transposed Karatsuba splits equal the portable kernel", test_split) ||
         !CU_add_test(s, "bad sizes refused, LHL length", test_bad_sizes))
         return CU_get_error();
     return CUE_SUCCESS;
