@@ -1,12 +1,23 @@
 /* Shared by the provider benchmarks (see bench_common.h). */
 #include "bench_common.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/err.h>
+
+const char *bench_module_path(const char *arg)
+{
+    static char abs[PATH_MAX];
+
+    /* OpenSSL resolves a relative module path against its modules directory, not the cwd */
+    if (arg[0] != '/' && strchr(arg, '/') != NULL && realpath(arg, abs) != NULL)
+        return abs;
+    return arg;
+}
 
 OSSL_LIB_CTX *bench_libctx(const char *dir, const char *name, const char *module, const char *sae,
                            const char *peers, int seed_qrng)
@@ -15,6 +26,7 @@ OSSL_LIB_CTX *bench_libctx(const char *dir, const char *name, const char *module
     FILE *f;
     OSSL_LIB_CTX *lib;
 
+    module = module != NULL ? bench_module_path(module) : NULL;
     snprintf(path, sizeof(path), "%s/%s.cnf", dir, name);
     if ((f = fopen(path, "w")) == NULL)
         return NULL;

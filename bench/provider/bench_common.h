@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 
+/* The module argument as OpenSSL must see it: a relative path made absolute. */
+const char *bench_module_path(const char *arg);
 /* New library context from DIR/NAME.cnf for SAE `sae` (peers `peers`), loading qkey from
  * `module` with `[random] seed = QRNG` when seed_qrng is set; NULL (errors printed) on failure.
  * module NULL: a context with the default provider only. */

@@ -61,7 +61,7 @@ int main(int argc, char **argv)
     if (def == NULL || RAND_bytes(buf, sizeof(buf)) != 1)
         return 1;
     base = vmrss_kib();
-    if ((qkey = OSSL_PROVIDER_load(NULL, argv[1])) == NULL) {
+    if ((qkey = OSSL_PROVIDER_load(NULL, bench_module_path(argv[1]))) == NULL) {
         ERR_print_errors_fp(stderr);
         return 1;
     }
