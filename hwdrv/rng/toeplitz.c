@@ -174,8 +174,10 @@ struct qhw_toeplitz_st {
     size_t scrw;
     uint64_t *x; /* input words (secret), zero-padded to xw >= nxw words */
     size_t nxw, xw;
-    size_t rows; /* product words k0 - 1 .. k1 at m_max */
-    uint64_t *p; /* product slice (secret) */
+    size_t rows;      /* product words k0 - 1 .. k1 at m_max */
+    size_t plan_rows; /* rows the plan was made for */
+    int plan_forced;  /* qhw_toeplitz_set_split: keep it */
+    uint64_t *p;      /* product slice (secret) */
     size_t pw;
     uint64_t *tmp; /* Karatsuba scratch (secret) */
     size_t tmpw;
@@ -216,38 +218,67 @@ void qhw_toeplitz_free(QHW_TOEPLITZ *t)
     free(t);
 }
 
-/* (Re)allocate the vector kernels' buffers for plan pl. Index ranges: see vector_middle. */
-static int tz_layout(QHW_TOEPLITZ *t, const QHW_TZ_PLAN *pl)
+/* Make the vector kernels' buffers fit plan pl for up to `rows` rows (index ranges: see
+ * vector_middle). Buffers only grow; on failure the old ones and the old plan stay. */
+static int tz_layout(QHW_TOEPLITZ *t, const QHW_TZ_PLAN *pl, size_t rows)
 {
     size_t k0 = (t->n - 1) / 64, S = pl->size;
+    size_t xw = t->nxw, rfront = 0, rback = QHW_TZ_XPAD, qw = 2 * rows, scrw = 0;
+    uint64_t *rbuf = NULL, *x = NULL, *q = NULL, *scr = NULL;
 
+    if (pl->levels > 0) {
+        xw = pl->tc * S > xw ? pl->tc * S : xw;
+        rfront = pl->tr * S + k0 > t->sw + 1 ? pl->tr * S + k0 - t->sw - 1 : 0;
+        rback = pl->tc * S > k0 + rback ? pl->tc * S - k0 : rback;
+        qw = 2 * pl->tr * S;
+        scrw = qhw_tz_scratch_words(S);
+    }
+    if (xw <= t->xw && rfront <= t->rfront && rback <= t->rback && qw <= t->qw && scrw <= t->scrw) {
+        t->plan = *pl;
+        return QKS_OK;
+    }
+#define TZ_MAX(a, b) ((a) > (b) ? (a) : (b))
+    xw = TZ_MAX(xw, t->xw), rfront = TZ_MAX(rfront, t->rfront), rback = TZ_MAX(rback, t->rback);
+    qw = TZ_MAX(qw, t->qw), scrw = TZ_MAX(scrw, t->scrw);
+#undef TZ_MAX
+    rbuf = calloc(rfront + t->sw + rback, sizeof(uint64_t));
+    x = qks_secure_alloc(xw * sizeof(uint64_t));
+    q = qks_secure_alloc(qw * sizeof(uint64_t));
+    scr = scrw ? qks_secure_alloc(scrw * sizeof(uint64_t)) : NULL;
+    if (rbuf == NULL || x == NULL || q == NULL || (scrw && scr == NULL)) {
+        free(rbuf);
+        qks_secure_free(x, xw * sizeof(uint64_t));
+        qks_secure_free(q, qw * sizeof(uint64_t));
+        qks_secure_free(scr, scrw * sizeof(uint64_t));
+        return qks_set_error(QKS_ERR_NOMEM, "Toeplitz extractor: out of memory (n = %zu)", t->n);
+    }
+    free(t->rbuf);
     qks_secure_free(t->x, t->xw * sizeof(uint64_t));
     qks_secure_free(t->q, t->qw * sizeof(uint64_t));
     qks_secure_free(t->scr, t->scrw * sizeof(uint64_t));
-    free(t->rbuf);
-    t->plan = *pl;
-    t->xw = t->nxw;
-    t->rfront = 0;
-    t->rback = QHW_TZ_XPAD;
-    t->qw = 2 * t->rows;
-    t->scrw = 0;
-    if (pl->levels > 0) {
-        t->xw = pl->tc * S > t->xw ? pl->tc * S : t->xw;
-        t->rfront = pl->tr * S + k0 > t->sw + 1 ? pl->tr * S + k0 - t->sw - 1 : 0;
-        t->rback = pl->tc * S > k0 + t->rback ? pl->tc * S - k0 : t->rback;
-        t->qw = 2 * pl->tr * S;
-        t->scrw = qhw_tz_scratch_words(S);
-    }
-    t->rbuf = calloc(t->rfront + t->sw + t->rback, sizeof(uint64_t));
-    t->x = qks_secure_alloc(t->xw * sizeof(uint64_t));
-    t->q = qks_secure_alloc(t->qw * sizeof(uint64_t));
-    t->scr = t->scrw ? qks_secure_alloc(t->scrw * sizeof(uint64_t)) : NULL;
-    if (t->rbuf == NULL || t->x == NULL || t->q == NULL || (t->scrw && t->scr == NULL))
-        return qks_set_error(QKS_ERR_NOMEM, "Toeplitz extractor: out of memory (n = %zu)", t->n);
+    t->rbuf = rbuf, t->x = x, t->q = q, t->scr = scr;
+    t->xw = xw, t->rfront = rfront, t->rback = rback, t->qw = qw, t->scrw = scrw;
     t->r = t->rbuf + t->rfront;
     for (size_t i = 0; i < t->sw; i++)
         t->r[i] = t->sp[t->sw - i];
+    t->plan = *pl;
     return QKS_OK;
+}
+
+/* The plan for m output bits (the DIQRNG asks for a different m every block; the plan made at
+ * qhw_toeplitz_new is for m_max). */
+static int tz_plan_for(QHW_TOEPLITZ *t, size_t m)
+{
+    size_t k0 = (t->n - 1) / 64, rows = (t->n + m - 2) / 64 - k0 + 2; /* words k0 - 1 .. k1 */
+    QHW_TZ_PLAN pl;
+    int rc;
+
+    if (t->plan_forced || rows == t->plan_rows)
+        return QKS_OK;
+    qhw_tz_plan(&pl, rows, t->nw);
+    if ((rc = tz_layout(t, &pl, rows)) == QKS_OK)
+        t->plan_rows = rows;
+    return rc;
 }
 
 int qhw_toeplitz_set_split(QHW_TOEPLITZ *t, size_t base, size_t levels)
@@ -261,7 +292,10 @@ int qhw_toeplitz_set_split(QHW_TOEPLITZ *t, size_t base, size_t levels)
         pl.tr = (t->rows + pl.size - 1) / pl.size;
         pl.tc = (t->nw + pl.size - 1) / pl.size;
     }
-    return tz_layout(t, &pl);
+    if (tz_layout(t, &pl, t->rows) != QKS_OK)
+        return QKS_ERR_NOMEM;
+    t->plan_forced = 1;
+    return QKS_OK;
 }
 
 void qhw_toeplitz_get_split(const QHW_TOEPLITZ *t, size_t *base, size_t *levels)
@@ -274,7 +308,6 @@ int qhw_toeplitz_new(size_t n, size_t m_max, const unsigned char *seed, size_t s
                      QHW_TOEPLITZ **out)
 {
     QHW_TOEPLITZ *t;
-    QHW_TZ_PLAN plan;
     size_t sbits = n + m_max - 1, k0 = (n - 1) / 64;
     int rc;
 
@@ -303,8 +336,7 @@ int qhw_toeplitz_new(size_t n, size_t m_max, const unsigned char *seed, size_t s
         return qks_set_error(QKS_ERR_NOMEM, "Toeplitz extractor: out of memory (n = %zu)", n);
     }
     load_bits(t->sp + 1, t->sw, seed, sbits);
-    qhw_tz_plan(&plan, t->rows, t->nw);
-    if ((rc = tz_layout(t, &plan)) != QKS_OK) {
+    if ((rc = tz_plan_for(t, m_max)) != QKS_OK) {
         qhw_toeplitz_free(t);
         return rc;
     }
@@ -363,11 +395,14 @@ int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, uns
 {
     const size_t n = t->n, k0 = (n - 1) / 64, k1 = (n + m - 2) / 64, shift = (n - 1) % 64;
 
-    if (t->x == NULL)
-        return qks_set_error(QKS_ERR_NOMEM, "Toeplitz extractor: buffers lost (n = %zu)", n);
+    int rc;
+
     if (m < 1 || m > t->m_max)
         return qks_set_error(QKS_ERR_INVALID, "Toeplitz extractor: m = %zu outside [1, %zu]", m,
                              t->m_max);
+    if ((t->kernel == QHW_TZ_VPCLMUL512 || t->kernel == QHW_TZ_VPCLMUL256) &&
+        (rc = tz_plan_for(t, m)) != QKS_OK)
+        return rc;
     load_bits(t->x, t->xw, in, n);
 #ifdef QHW_HAVE_PCLMUL_BUILD
     if (t->kernel == QHW_TZ_VPCLMUL512 || t->kernel == QHW_TZ_VPCLMUL256)

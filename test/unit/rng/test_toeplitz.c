@@ -193,6 +193,25 @@ static void test_split(void)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         split_case(cases[i][0], cases[i][1]);
+    /* the plan follows m (a DIQRNG block asks for a different m each time, m_max = n) */
+    for (size_t n = 20000; n <= 80000; n += 60000) {
+        size_t sb = qhw_toeplitz_seed_bytes(n, n);
+        unsigned char *sd = malloc(sb), *in = malloc(n / 8), *a = malloc(n / 8), *b = malloc(n / 8);
+        static const double ms[] = {0.25, 1.0, 0.5, 0.01, 0.26};
+        rng_test_random(sd, sb);
+        rng_test_random(in, n / 8);
+        CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_new(n, n, sd, sb, &t), QKS_OK);
+        for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+            size_t m = (size_t)(ms[i] * (double)n) / 8 * 8;
+            CU_ASSERT_TRUE(qhw_toeplitz_use_kernel(t, qhw_toeplitz_best_kernel()));
+            CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m, a), QKS_OK);
+            CU_ASSERT_TRUE(qhw_toeplitz_use_kernel(t, QHW_TZ_PORTABLE));
+            CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m, b), QKS_OK);
+            CU_ASSERT_EQUAL(memcmp(a, b, m / 8), 0);
+        }
+        qhw_toeplitz_free(t);
+        free(sd), free(in), free(a), free(b);
+    }
     /* the default plan splits large inputs (so the cases above are the ones in use) */
     CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_new(65536, 51573, seed, sizeof(seed), &t), QKS_OK);
     qhw_toeplitz_get_split(t, &base, &levels);
