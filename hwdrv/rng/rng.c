@@ -12,7 +12,11 @@
  *    failure latches QKS_ERR_HEALTH_PERMANENT, as does a failing start-up test. A permanent
  *    failure never clears (only a new qhw_rng_open).
  * Fork: the buffers live in qks_secure_alloc pages (MADV_WIPEONFORK); a canary in those pages
- * reads 0 in a child, which then drops its counters and re-seeds the source.
+ * reads 0 in a child, which then drops its counters and re-seeds the source. Every open pipeline
+ * is on a list whose pthread_atfork handlers take all the pipelines' locks before fork and
+ * release them after it in both processes: fork waits for draws in flight in other threads to
+ * finish, so a child never inherits a lock held by a thread it does not have (which would hang
+ * its first draw) nor a source or buffer halfway through an update.
  */
 #include <math.h>
 #include <pthread.h>
@@ -40,6 +44,7 @@ typedef struct {
 
 struct qhw_rng_st {
     pthread_mutex_t lock;
+    QHW_RNG *next, *prev; /* on the list of open pipelines (for fork) */
     QHW_RNG_PARAMS p;
     QHW_RNG_SOURCE *src; /* sim/device: raw samples (NULL for DIQRNG: the engine owns its source) */
     QHW_DIQ *diq;        /* diqrng/diqrng-sim: the Bell-test engine */
@@ -56,6 +61,67 @@ struct qhw_rng_st {
     char last_failure[256]; /* no secrets: test name, counts, cutoffs */
     uint64_t bytes_out, intermittent_failures, recoveries, forks;
 };
+
+/* ---- fork: all open pipelines' locks are held across fork(2) --------------------------- */
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static QHW_RNG *all_head;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int atfork_rc;
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&all_lock);
+    for (QHW_RNG *r = all_head; r != NULL; r = r->next)
+        pthread_mutex_lock(&r->lock);
+}
+
+static void fork_parent(void)
+{
+    for (QHW_RNG *r = all_head; r != NULL; r = r->next)
+        pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&all_lock);
+}
+
+static void fork_child(void)
+{
+    /* the forking thread holds every lock; in the child it is the only thread */
+    for (QHW_RNG *r = all_head; r != NULL; r = r->next)
+        pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&all_lock);
+}
+
+static void atfork_register(void)
+{
+    atfork_rc = pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static int list_add(QHW_RNG *rng)
+{
+    pthread_once(&atfork_once, atfork_register);
+    if (atfork_rc != 0)
+        return qks_set_error(QKS_ERR_NOMEM, "RNG: cannot register fork handlers (error %d)",
+                             atfork_rc);
+    pthread_mutex_lock(&all_lock);
+    rng->next = all_head;
+    if (all_head != NULL)
+        all_head->prev = rng;
+    all_head = rng;
+    pthread_mutex_unlock(&all_lock);
+    return QKS_OK;
+}
+
+static void list_remove(QHW_RNG *rng)
+{
+    pthread_mutex_lock(&all_lock);
+    if (rng->prev != NULL)
+        rng->prev->next = rng->next;
+    else if (all_head == rng)
+        all_head = rng->next;
+    if (rng->next != NULL)
+        rng->next->prev = rng->prev;
+    rng->next = rng->prev = NULL;
+    pthread_mutex_unlock(&all_lock);
+}
 
 static const char *source_name(const QHW_RNG_PARAMS *p)
 {
@@ -118,6 +184,8 @@ int qhw_rng_open(const QKS_CONFIG *cfg, QHW_RNG **out)
         goto err;
     }
     rng->sec->alive = 1;
+    if ((rc = list_add(rng)) != QKS_OK)
+        goto err;
     *out = rng;
     return QKS_OK;
 err:
@@ -129,6 +197,7 @@ void qhw_rng_free(QHW_RNG *rng)
 {
     if (rng == NULL)
         return;
+    list_remove(rng);
     if (rng->src != NULL)
         rng->src->meth->free(rng->src);
     qhw_diq_free(rng->diq);

@@ -16,48 +16,72 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-/* Four 16-word rows at a time with x in registers (the transposed Karatsuba base block): the
- * four rows' accumulators are folded together by lane shuffles, one 512-bit XOR into q. */
-__attribute__((target("avx512f,vpclmulqdq"))) static void rows16x4(uint64_t *q, const uint64_t *x,
-                                                                   const uint64_t *R, size_t rows)
+/* q[2i .. 2i + 8) ^= the four rows' 128-bit sums: each acc holds one row in four lanes; lanes
+ * (a0 + a2, a1 + a3) of rows k, k + 1, then one lane per row */
+__attribute__((target("avx512f"))) static inline void fold4(uint64_t *q, __m512i acc0, __m512i acc1,
+                                                            __m512i acc2, __m512i acc3)
 {
-    __m512i x0 = _mm512_loadu_si512(x), x1 = _mm512_loadu_si512(x + 8);
+    __m512i t01 = _mm512_xor_si512(_mm512_shuffle_i64x2(acc0, acc1, 0x44),
+                                   _mm512_shuffle_i64x2(acc0, acc1, 0xee));
+    __m512i t23 = _mm512_xor_si512(_mm512_shuffle_i64x2(acc2, acc3, 0x44),
+                                   _mm512_shuffle_i64x2(acc2, acc3, 0xee));
+    __m512i u = _mm512_ternarylogic_epi64(_mm512_shuffle_i64x2(t01, t23, 0x88),
+                                          _mm512_shuffle_i64x2(t01, t23, 0xdd),
+                                          _mm512_loadu_si512(q), 0x96);
+    _mm512_storeu_si512(q, u);
+}
 
+/* acc ^= the 16 products x[a .. a + 16) with the row's seed words r[0 .. 16) */
+#define TZ_ROW16(acc, x0, x1, r)                                                                   \
+    do {                                                                                           \
+        __m512i r0_ = _mm512_loadu_si512(r), r1_ = _mm512_loadu_si512((r) + 8);                    \
+        acc = _mm512_ternarylogic_epi64(acc, _mm512_clmulepi64_epi128(x0, r0_, 0x00),              \
+                                        _mm512_clmulepi64_epi128(x0, r0_, 0x11), 0x96);            \
+        acc = _mm512_ternarylogic_epi64(acc, _mm512_clmulepi64_epi128(x1, r1_, 0x00),              \
+                                        _mm512_clmulepi64_epi128(x1, r1_, 0x11), 0x96);            \
+    } while (0)
+
+/* Four rows at a time (rows a multiple of 4): each x load serves four rows, and the four
+ * accumulators are folded together by lane shuffles into one 512-bit XOR into q. For nx = 16
+ * (the transposed Karatsuba base block) x stays in registers. */
+__attribute__((target("avx512f,vpclmulqdq"))) static void
+rows_x4(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R, size_t rows)
+{
+    if (nx == 16) {
+        __m512i x0 = _mm512_loadu_si512(x), x1 = _mm512_loadu_si512(x + 8);
+        for (size_t i = 0; i < rows; i += 4) {
+            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+            TZ_ROW16(a0, x0, x1, R - i);
+            TZ_ROW16(a1, x0, x1, R - i - 1);
+            TZ_ROW16(a2, x0, x1, R - i - 2);
+            TZ_ROW16(a3, x0, x1, R - i - 3);
+            fold4(q + 2 * i, a0, a1, a2, a3);
+        }
+        return;
+    }
     for (size_t i = 0; i < rows; i += 4) {
-#define ROW16(k)                                                                                   \
-    __m512i r0##k = _mm512_loadu_si512(R - i - k), r1##k = _mm512_loadu_si512(R - i - k + 8);      \
-    __m512i acc##k = _mm512_xor_si512(                                                             \
-        _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x0, r0##k, 0x00),                       \
-                                  _mm512_clmulepi64_epi128(x0, r0##k, 0x11),                       \
-                                  _mm512_clmulepi64_epi128(x1, r1##k, 0x00), 0x96),                \
-        _mm512_clmulepi64_epi128(x1, r1##k, 0x11))
-        ROW16(0);
-        ROW16(1);
-        ROW16(2);
-        ROW16(3);
-#undef ROW16
-        /* lanes (a0 + a2, a1 + a3) of rows k, k + 1, then one lane per row */
-        __m512i t01 = _mm512_xor_si512(_mm512_shuffle_i64x2(acc0, acc1, 0x44),
-                                       _mm512_shuffle_i64x2(acc0, acc1, 0xee));
-        __m512i t23 = _mm512_xor_si512(_mm512_shuffle_i64x2(acc2, acc3, 0x44),
-                                       _mm512_shuffle_i64x2(acc2, acc3, 0xee));
-        __m512i u = _mm512_ternarylogic_epi64(_mm512_shuffle_i64x2(t01, t23, 0x88),
-                                              _mm512_shuffle_i64x2(t01, t23, 0xdd),
-                                              _mm512_loadu_si512(q + 2 * i), 0x96);
-        _mm512_storeu_si512(q + 2 * i, u);
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t a = 0; a < nx; a += 16) {
+            __m512i x0 = _mm512_loadu_si512(x + a), x1 = _mm512_loadu_si512(x + a + 8);
+            TZ_ROW16(a0, x0, x1, R - i + a);
+            TZ_ROW16(a1, x0, x1, R - i - 1 + a);
+            TZ_ROW16(a2, x0, x1, R - i - 2 + a);
+            TZ_ROW16(a3, x0, x1, R - i - 3 + a);
+        }
+        fold4(q + 2 * i, a0, a1, a2, a3);
     }
 }
+#undef TZ_ROW16
 
 /* q[2i], q[2i + 1] ^= lo, hi of XOR_{a < nx} clmul(x[a], R[a - i]) for i < rows; nx is a
  * multiple of 16 and R[-(rows - 1) .. nx - 1] readable. */
 __attribute__((target("avx512f,vpclmulqdq"))) void
 qhw_tz_rows_vpclmul512(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R, size_t rows)
 {
-    if (nx == 16 && rows % 4 == 0) {
-        rows16x4(q, x, R, rows);
-        return;
-    }
-    for (size_t i = 0; i < rows; i++) {
+    size_t rows4 = rows - rows % 4;
+
+    rows_x4(q, x, nx, R, rows4);
+    for (size_t i = rows4; i < rows; i++) { /* the last rows % 4 */
         const uint64_t *ri = R - i;
         __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
         for (size_t a = 0; a < nx; a += 16) {

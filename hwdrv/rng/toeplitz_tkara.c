@@ -48,8 +48,8 @@ size_t qhw_tz_scratch_words(size_t S)
  * bench_toeplitz on an AVX-512 EPYC (the choice matters by tens of percent, not for correctness) */
 static double rows_cost(size_t rows, size_t nx)
 {
-    /* 16-word blocks keep x in registers and fold four rows at once (toeplitz_simd.c) */
-    return (double)rows * (double)(nx + (nx == 16 && rows % 4 == 0 ? 4 : 24));
+    /* rows go four at a time, folded together; 16-word blocks keep x in registers */
+    return (double)rows * (nx == 16 ? 18.0 : 1.1 * (double)nx + 6);
 }
 
 void qhw_tz_plan(QHW_TZ_PLAN *pl, size_t rows, size_t nw)
@@ -67,7 +67,7 @@ void qhw_tz_plan(QHW_TZ_PLAN *pl, size_t rows, size_t nw)
             double over = 0, c;
             blocks *= 3;
             for (size_t l = 0, s = S, k = 1; l < lv; l++, s /= 2, k *= 3)
-                over += (double)k * (6.0 * (double)s + 200); /* XORs, calls per node */
+                over += (double)k * (4.0 * (double)s + 200); /* XORs, calls per node */
             c = (double)tr * (double)tc * (blocks * (rows_cost(bases[b], bases[b]) + 50) + over);
             if (c < best) {
                 best = c;

@@ -3,6 +3,7 @@
  * small-request buffering, threads, and fork safety (a child never repeats its parent).
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -196,6 +197,83 @@ static void test_fork_detected(void)
     fork_case(0);
 }
 
+/*
+ * Fork while another thread is inside a draw (holding the pipeline's lock): the child must be
+ * able to draw (a child that inherited the lock held would hang forever: its alarm turns a hang
+ * into a failure) and its output must differ from the parent's.
+ */
+typedef struct {
+    QHW_RNG *rng;
+    volatile int stop, drawing, failed;
+} DRAWER;
+
+static void *drawer(void *arg)
+{
+    DRAWER *d = arg;
+    const size_t len = 1 << 20; /* a draw of ~10 ms: the lock is held nearly all the time */
+    unsigned char *buf = malloc(len);
+
+    while (buf != NULL && !d->stop) {
+        __atomic_store_n(&d->drawing, 1, __ATOMIC_SEQ_CST);
+        int rc = qhw_rng_generate(d->rng, buf, len);
+        /* QKS_ERR_HEALTH: the continuous tests' false alarm (alpha = 2^-30 per sample, a
+         * second of drawing is ~10^8 samples), cleared by the next call's start-up test */
+        if (rc != QKS_OK && rc != QKS_ERR_HEALTH) {
+            fprintf(stderr, "drawer: %s\n", qks_last_error());
+            d->failed = 1;
+        }
+        usleep(200); /* mutexes are not fair: let the forking and drawing test thread in */
+    }
+    free(buf);
+    return NULL;
+}
+
+static void test_fork_during_draw(void)
+{
+    DRAWER d = {open_sim(), 0, 0, 0};
+    pthread_t th;
+    int forks_ok = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d.rng);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, drawer, &d), 0);
+    while (!__atomic_load_n(&d.drawing, __ATOMIC_SEQ_CST))
+        usleep(100);
+    for (int i = 0; i < 5; i++) {
+        unsigned char mine[32], childs[32];
+        int fds[2], status = -1;
+
+        usleep(3000); /* the drawer is inside qhw_rng_generate */
+        CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+        pid_t pid = fork();
+        CU_ASSERT_FATAL(pid >= 0);
+        if (pid == 0) {
+            unsigned char b[32];
+            alarm(5); /* a deadlocked child dies of SIGALRM instead of hanging the suite */
+            close(fds[0]);
+            int ok = qhw_rng_generate(d.rng, b, sizeof(b)) == QKS_OK &&
+                     write(fds[1], b, sizeof(b)) == (ssize_t)sizeof(b);
+            _exit(ok ? 0 : 1);
+        }
+        close(fds[1]);
+        ssize_t got = read(fds[0], childs, sizeof(childs));
+        close(fds[0]);
+        waitpid(pid, &status, 0);
+        CU_ASSERT_EQUAL(got, (ssize_t)sizeof(childs));
+        CU_ASSERT_FALSE(WIFSIGNALED(status)); /* SIGALRM: the child deadlocked */
+        CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        CU_ASSERT_EQUAL(qhw_rng_generate(d.rng, mine, sizeof(mine)), QKS_OK);
+        if (got != (ssize_t)sizeof(childs))
+            break; /* one deadlock is enough to fail */
+        CU_ASSERT_NOT_EQUAL(memcmp(mine, childs, sizeof(mine)), 0);
+        forks_ok++;
+    }
+    d.stop = 1;
+    pthread_join(th, NULL);
+    CU_ASSERT_EQUAL(d.failed, 0);
+    CU_ASSERT_EQUAL(forks_ok, 5);
+    qhw_rng_free(d.rng);
+}
+
 /* rng.extractor = toeplitz on the sim: Toeplitz then SHA-256, seed derived from the source (or
  * read from rng.toeplitz_seed_file, which must be long enough). */
 static void test_toeplitz_extractor(void)
@@ -247,6 +325,7 @@ int rng_suite_pipeline(void)
         !CU_add_test(s, "4 threads", test_threads) ||
         !CU_add_test(s, "fork (after_fork called)", test_fork_notified) ||
         !CU_add_test(s, "fork (detected alone)", test_fork_detected) ||
+        !CU_add_test(s, "fork while another thread draws", test_fork_during_draw) ||
         !CU_add_test(s, "Toeplitz extractor on sim", test_toeplitz_extractor))
         return CU_get_error();
     return CUE_SUCCESS;
