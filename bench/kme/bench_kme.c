@@ -72,14 +72,18 @@ static OSSL_LIB_CTX *libctx(const char *cnf)
     return lib;
 }
 
-/* DIR/sae-a-prefetch.cnf: sae-a.cnf with qkd.prefetch = 32 added to the qkey section */
-static int write_prefetch_cnf(void)
+/*
+ * DIR/OUT: sae-a.cnf with `extra` added to the qkey section. The benchmark lifts the per-peer
+ * rate limit on new keys (default 200/s, burst 400), which would otherwise end a measurement
+ * with "over its key rate limit" at about 400 handshakes/s.
+ */
+static int write_cnf(const char *name, const char *extra)
 {
     char in[128], out[128], line[1024];
     FILE *f, *g;
 
     snprintf(in, sizeof(in), "%s/sae-a.cnf", dir);
-    snprintf(out, sizeof(out), "%s/sae-a-prefetch.cnf", dir);
+    snprintf(out, sizeof(out), "%s/%s", dir, name);
     if ((f = fopen(in, "r")) == NULL || (g = fopen(out, "w")) == NULL) {
         if (f != NULL)
             fclose(f);
@@ -88,7 +92,7 @@ static int write_prefetch_cnf(void)
     while (fgets(line, sizeof(line), f) != NULL) {
         fputs(line, g);
         if (strncmp(line, "qkd.driver", 10) == 0)
-            fputs("qkd.prefetch = 32\n", g);
+            fprintf(g, "qkd.rate_limit = 1000000\nqkd.rate_burst = 1000000\n%s", extra);
     }
     fclose(f);
     return fclose(g) == 0;
@@ -195,8 +199,10 @@ int main(int argc, char **argv)
         _exit(127);
     }
     usleep(500 * 1000);
-    if (!write_prefetch_cnf() || (a = libctx("sae-a.cnf")) == NULL ||
-        (b = libctx("sae-b.cnf")) == NULL || (apf = libctx("sae-a-prefetch.cnf")) == NULL)
+    if (!write_cnf("sae-a-bench.cnf", "") ||
+        !write_cnf("sae-a-prefetch.cnf", "qkd.prefetch = 32\n") ||
+        (a = libctx("sae-a-bench.cnf")) == NULL || (b = libctx("sae-b.cnf")) == NULL ||
+        (apf = libctx("sae-a-prefetch.cnf")) == NULL)
         goto done;
     /* interleaved, so that machine load hits both alike */
     plain = hs_rate(a, b, "x25519", secs / 2);
