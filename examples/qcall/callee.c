@@ -82,20 +82,8 @@ static int answer(SSL *ssl, const QCALL_KEX *kex, unsigned n, const QCALL_OPTS *
     out.blob = pub;
     out.blob_len = pub_len;
     out.media_port = media_port;
-    if (!qcall_msg_send(ssl, &out)) {
-        snprintf(err, sizeof(err), "signalling write failed");
+    if (!qcall_msg_exchange(ssl, &out, buf, &msg, QCALL_MSG_KEY, "caller", err, sizeof(err)))
         goto done;
-    }
-    if (!qcall_msg_recv(ssl, buf, &msg, err, sizeof(err)))
-        goto done;
-    if (msg.type == QCALL_MSG_ERROR) {
-        snprintf(err, sizeof(err), "caller: %s", msg.reason);
-        goto done;
-    }
-    if (msg.type != QCALL_MSG_KEY) {
-        snprintf(err, sizeof(err), "expected KEY, got message type %u", msg.type);
-        goto done;
-    }
     if (kex->is_kem && !qcall_key_id(msg.blob, msg.blob_len, key_id, sizeof(key_id)))
         strcpy(key_id, "?");
     {

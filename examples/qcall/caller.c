@@ -119,20 +119,9 @@ static int place(SSL_CTX *ctx, const QCALL_KEX *kex, unsigned n, const QCALL_OPT
     out.call_no = n;
     out.frames = o->frames;
     out.window = o->window;
-    if (!qcall_msg_send(ssl, &out)) {
-        snprintf(err, sizeof(err), "signalling write failed");
+    if (!qcall_msg_exchange(ssl, &out, buf, &msg, QCALL_MSG_ACCEPT, "callee refused", err,
+                            sizeof(err)))
         goto done;
-    }
-    if (!qcall_msg_recv(ssl, buf, &msg, err, sizeof(err)))
-        goto done;
-    if (msg.type == QCALL_MSG_ERROR) {
-        snprintf(err, sizeof(err), "callee refused: %s", msg.reason);
-        goto done;
-    }
-    if (msg.type != QCALL_MSG_ACCEPT) {
-        snprintf(err, sizeof(err), "expected ACCEPT, got message type %u", msg.type);
-        goto done;
-    }
     kex_ms = qcall_now_ms();
     if (!qcall_kex_encap(kex, msg.blob, msg.blob_len, &ct, &ct_len, &secret, &secret_len, err,
                          sizeof(err))) {
@@ -149,20 +138,8 @@ static int place(SSL_CTX *ctx, const QCALL_KEX *kex, unsigned n, const QCALL_OPT
     }
     secret = NULL; /* wiped by install_keys */
     out = (QCALL_MSG){.type = QCALL_MSG_KEY, .blob = ct, .blob_len = ct_len};
-    if (!qcall_msg_send(ssl, &out)) {
-        snprintf(err, sizeof(err), "signalling write failed");
+    if (!qcall_msg_exchange(ssl, &out, buf, &msg, QCALL_MSG_READY, "callee", err, sizeof(err)))
         goto done;
-    }
-    if (!qcall_msg_recv(ssl, buf, &msg, err, sizeof(err)))
-        goto done;
-    if (msg.type == QCALL_MSG_ERROR) {
-        snprintf(err, sizeof(err), "callee: %s", msg.reason);
-        goto done;
-    }
-    if (msg.type != QCALL_MSG_READY) {
-        snprintf(err, sizeof(err), "expected READY, got message type %u", msg.type);
-        goto done;
-    }
     setup_ms = qcall_now_ms() - t0;
 
     cpu0 = qcall_media_cpu_seconds();

@@ -269,3 +269,29 @@ int qcall_msg_recv(SSL *ssl, uint8_t *buf, QCALL_MSG *msg, char *err, size_t err
     }
     return 1;
 }
+
+static const char *type_name(unsigned t)
+{
+    static const char *const names[] = {"?", "INVITE", "ACCEPT", "KEY", "READY", "ERROR", "BYE"};
+    return t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+int qcall_msg_exchange(SSL *ssl, const QCALL_MSG *out, uint8_t *buf, QCALL_MSG *in,
+                       enum qcall_msg_type expect, const char *peer, char *err, size_t errlen)
+{
+    if (!qcall_msg_send(ssl, out)) {
+        snprintf(err, errlen, "signalling write failed");
+        return 0;
+    }
+    if (!qcall_msg_recv(ssl, buf, in, err, errlen))
+        return 0;
+    if (in->type == QCALL_MSG_ERROR) {
+        snprintf(err, errlen, "%s: %s", peer, in->reason);
+        return 0;
+    }
+    if (in->type != expect) {
+        snprintf(err, errlen, "expected %s, got message type %u", type_name(expect), in->type);
+        return 0;
+    }
+    return 1;
+}

@@ -51,6 +51,12 @@ size_t qcall_msg_encode(const QCALL_MSG *msg, uint8_t *out, size_t cap);
 /* Send/receive one message over TLS. recv stores the raw message in buf (QCALL_MAX_MSG + 3). */
 int qcall_msg_send(SSL *ssl, const QCALL_MSG *msg);
 int qcall_msg_recv(SSL *ssl, uint8_t *buf, QCALL_MSG *msg, char *err, size_t errlen);
+/*
+ * Send `out`, then receive the answer into *in (raw bytes in buf) and require type `expect`.
+ * An ERROR answer becomes "<peer>: <reason>" in err; any other type is an error too.
+ */
+int qcall_msg_exchange(SSL *ssl, const QCALL_MSG *out, uint8_t *buf, QCALL_MSG *in,
+                       enum qcall_msg_type expect, const char *peer, char *err, size_t errlen);
 
 /* ---- key exchange (kex.c): one KEM operation per call, or X25519/X448 ECDH as a baseline */
 typedef struct {
