@@ -144,8 +144,8 @@ int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, uns
 /* Kernels, fastest last; qhw_toeplitz_new picks the fastest the CPU has (checked at run time). */
 typedef enum {
     QHW_TZ_PORTABLE = 0,   /* shift-and-xor 64 x 64 carry-less multiply */
-    QHW_TZ_PCLMUL1 = 1,    /* PCLMULQDQ, one word pair per step (the template version) */
-    QHW_TZ_PCLMUL = 2,     /* PCLMULQDQ + AVX, four word pairs per step */
+    QHW_TZ_PCLMUL1 = 1,    /* PCLMULQDQ, one word pair per step, chunked full Karatsuba */
+    QHW_TZ_PCLMUL = 2,     /* PCLMULQDQ + AVX, the vector kernels' algorithm on 128 bits */
     QHW_TZ_VPCLMUL256 = 3, /* VPCLMULQDQ + AVX2 */
     QHW_TZ_VPCLMUL512 = 4, /* VPCLMULQDQ + AVX-512F */
 } QHW_TZ_KERNEL;
@@ -170,10 +170,12 @@ void qhw_tz_rows_vpclmul512(uint64_t *q, const uint64_t *x, size_t nx, const uin
                             size_t rows);
 void qhw_tz_rows_vpclmul256(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R,
                             size_t rows);
+void qhw_tz_rows_pclmul(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R, size_t rows);
 /* d[i] = a[i] ^ b[i], i < n (d may equal a) */
 typedef void (*QHW_TZ_XOR)(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n);
 void qhw_tz_xor_avx512(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n);
 void qhw_tz_xor_avx2(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n);
+void qhw_tz_xor_sse2(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n);
 typedef struct {
     QHW_TZ_ROWS rows;
     QHW_TZ_XOR xor ;

@@ -77,40 +77,6 @@ static inline void clmul_soft(ACC_SOFT *acc, uint64_t a, uint64_t b)
 #undef TK_LO
 #undef TK_HI
 
-/* tk_middle_school_pclmul, four words per step: 128-bit loads of x[a..a+3] and of the matching
- * reversed seed words feed four PCLMULQDQs into two accumulators (AVX encoding: no register
- * copies). Same contract as the template version; tested equal to it. */
-__attribute__((target("pclmul,avx"))) static void
-tk_middle_school_pclmul4(uint64_t *p, const uint64_t *x, size_t nw, const uint64_t *sp, size_t spw,
-                         size_t k0, size_t k1)
-{
-    uint64_t prev_hi = 0;
-
-    for (size_t j = k0 - 1; j <= k1; j++) {
-        __m128i acc0 = _mm_setzero_si128(), acc1 = _mm_setzero_si128();
-        size_t a0 = j + 2 > spw ? j + 2 - spw : 0, a1 = j + 1 < nw - 1 ? j + 1 : nw - 1;
-        const uint64_t *sj = sp + j + 1;
-        size_t a = a0;
-        for (; a + 3 <= a1; a += 4) {
-            __m128i x0 = _mm_loadu_si128((const __m128i *)(x + a));      /* x[a], x[a+1] */
-            __m128i x1 = _mm_loadu_si128((const __m128i *)(x + a + 2));  /* x[a+2], x[a+3] */
-            __m128i s0 = _mm_loadu_si128((const __m128i *)(sj - a - 1)); /* sj[-a-1], sj[-a] */
-            __m128i s1 = _mm_loadu_si128((const __m128i *)(sj - a - 3)); /* sj[-a-3], sj[-a-2] */
-            acc0 = _mm_xor_si128(acc0, _mm_clmulepi64_si128(x0, s0, 0x10));
-            acc1 = _mm_xor_si128(acc1, _mm_clmulepi64_si128(x0, s0, 0x01));
-            acc0 = _mm_xor_si128(acc0, _mm_clmulepi64_si128(x1, s1, 0x10));
-            acc1 = _mm_xor_si128(acc1, _mm_clmulepi64_si128(x1, s1, 0x01));
-        }
-        for (; a <= a1; a++)
-            acc0 = _mm_xor_si128(
-                acc0, _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)x[a]),
-                                           _mm_cvtsi64_si128((long long)sj[-(long)a]), 0));
-        acc0 = _mm_xor_si128(acc0, acc1);
-        if (j >= k0)
-            p[j - k0] = (uint64_t)_mm_cvtsi128_si64(acc0) ^ prev_hi;
-        prev_hi = (uint64_t)_mm_extract_epi64(acc0, 1);
-    }
-}
 #endif
 
 static int cpu_has_pclmul(void)
@@ -366,8 +332,11 @@ QHW_TZ_KERNEL qhw_toeplitz_kernel(const QHW_TOEPLITZ *t)
 static void vector_middle(QHW_TOEPLITZ *t, size_t k0, size_t k1)
 {
     static const QHW_TZ_OPS ops512 = {qhw_tz_rows_vpclmul512, qhw_tz_xor_avx512},
-                            ops256 = {qhw_tz_rows_vpclmul256, qhw_tz_xor_avx2};
-    const QHW_TZ_OPS *ops = t->kernel == QHW_TZ_VPCLMUL512 ? &ops512 : &ops256;
+                            ops256 = {qhw_tz_rows_vpclmul256, qhw_tz_xor_avx2},
+                            ops128 = {qhw_tz_rows_pclmul, qhw_tz_xor_sse2};
+    const QHW_TZ_OPS *ops = t->kernel == QHW_TZ_VPCLMUL512   ? &ops512
+                            : t->kernel == QHW_TZ_VPCLMUL256 ? &ops256
+                                                             : &ops128;
     const uint64_t *R0 = t->r + (t->sw - k0);
     size_t rows = k1 - k0 + 2, S = t->plan.size, qw;
 
@@ -391,6 +360,12 @@ static void vector_middle(QHW_TOEPLITZ *t, size_t k0, size_t k1)
 }
 #endif
 
+/* the kernels on the reversed seed (toeplitz_simd.c, transposed Karatsuba for large n) */
+static int is_vector(QHW_TZ_KERNEL k)
+{
+    return k == QHW_TZ_PCLMUL || k == QHW_TZ_VPCLMUL256 || k == QHW_TZ_VPCLMUL512;
+}
+
 int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, unsigned char *out)
 {
     const size_t n = t->n, k0 = (n - 1) / 64, k1 = (n + m - 2) / 64, shift = (n - 1) % 64;
@@ -400,18 +375,15 @@ int qhw_toeplitz_extract(QHW_TOEPLITZ *t, const unsigned char *in, size_t m, uns
     if (m < 1 || m > t->m_max)
         return qks_set_error(QKS_ERR_INVALID, "Toeplitz extractor: m = %zu outside [1, %zu]", m,
                              t->m_max);
-    if ((t->kernel == QHW_TZ_VPCLMUL512 || t->kernel == QHW_TZ_VPCLMUL256) &&
-        (rc = tz_plan_for(t, m)) != QKS_OK)
+    if (is_vector(t->kernel) && (rc = tz_plan_for(t, m)) != QKS_OK)
         return rc;
     load_bits(t->x, t->xw, in, n);
 #ifdef QHW_HAVE_PCLMUL_BUILD
-    if (t->kernel == QHW_TZ_VPCLMUL512 || t->kernel == QHW_TZ_VPCLMUL256)
+    if (is_vector(t->kernel))
         vector_middle(t, k0, k1);
-    else if (t->kernel != QHW_TZ_PORTABLE) {
-        if (t->nw <= SCHOOL_MAX && t->kernel == QHW_TZ_PCLMUL1)
+    else if (t->kernel == QHW_TZ_PCLMUL1) {
+        if (t->nw <= SCHOOL_MAX)
             tk_middle_school_pclmul(t->p, t->x, t->nw, t->sp, t->spw, k0, k1);
-        else if (t->nw <= SCHOOL_MAX)
-            tk_middle_school_pclmul4(t->p, t->x, t->nw, t->sp, t->spw, k0, k1);
         else
             tk_middle_kara_pclmul(t->p, t->x, t->nw, t->sp + 1, t->spw - 1, k0, k1, KARA_CHUNK,
                                   t->tmp);

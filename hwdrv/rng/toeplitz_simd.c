@@ -1,7 +1,7 @@
 /*
  * Vector kernels of the Toeplitz extractor: VPCLMULQDQ on 512-bit (AVX-512F) and 256-bit (AVX2)
- * registers, compiled with target attributes and chosen at run time (qhw_toeplitz_cpu_has), so
- * the library still runs on CPUs without them.
+ * registers and PCLMULQDQ on 128-bit ones, compiled with target attributes and chosen at run
+ * time (qhw_toeplitz_cpu_has), so the library still runs on CPUs without them.
  *
  * The extractor needs only product words k0 .. k1 of seed s x input x (the "middle product"):
  * q[j] = XOR_a clmul(x[a], s[j - a]) for j = k0 - 1 .. k1, and word k = lo(q[k]) ^ hi(q[k - 1]).
@@ -102,30 +102,94 @@ qhw_tz_rows_vpclmul512(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t
     }
 }
 
-/* the same with nx a multiple of 8 */
+/* The same on 256-bit registers (nx a multiple of 8), four rows per x load; each accumulator
+ * holds one row in two lanes, folded in pairs of rows. */
+__attribute__((target("avx2"))) static inline void fold2(uint64_t *q, __m256i a, __m256i b)
+{
+    __m256i u = _mm256_xor_si256(_mm256_permute2x128_si256(a, b, 0x20),
+                                 _mm256_permute2x128_si256(a, b, 0x31));
+    _mm256_storeu_si256((__m256i *)q, _mm256_xor_si256(u, _mm256_loadu_si256((const __m256i *)q)));
+}
+
+#define TZ_ROW8(acc, x0, x1, r)                                                                    \
+    do {                                                                                           \
+        __m256i r0_ = _mm256_loadu_si256((const __m256i *)(r));                                    \
+        __m256i r1_ = _mm256_loadu_si256((const __m256i *)((r) + 4));                              \
+        acc = _mm256_xor_si256(acc, _mm256_xor_si256(_mm256_clmulepi64_epi128(x0, r0_, 0x00),      \
+                                                     _mm256_clmulepi64_epi128(x0, r0_, 0x11)));    \
+        acc = _mm256_xor_si256(acc, _mm256_xor_si256(_mm256_clmulepi64_epi128(x1, r1_, 0x00),      \
+                                                     _mm256_clmulepi64_epi128(x1, r1_, 0x11)));    \
+    } while (0)
+
 __attribute__((target("avx2,vpclmulqdq"))) void
 qhw_tz_rows_vpclmul256(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R, size_t rows)
 {
-    for (size_t i = 0; i < rows; i++) {
-        const uint64_t *ri = R - i;
-        __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
-        __m256i acc2 = _mm256_setzero_si256(), acc3 = _mm256_setzero_si256();
+    size_t i = 0;
+
+    for (; i + 4 <= rows; i += 4) {
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
         for (size_t a = 0; a < nx; a += 8) {
             __m256i x0 = _mm256_loadu_si256((const __m256i *)(x + a));
-            __m256i r0 = _mm256_loadu_si256((const __m256i *)(ri + a));
             __m256i x1 = _mm256_loadu_si256((const __m256i *)(x + a + 4));
-            __m256i r1 = _mm256_loadu_si256((const __m256i *)(ri + a + 4));
-            acc0 = _mm256_xor_si256(acc0, _mm256_clmulepi64_epi128(x0, r0, 0x00));
-            acc1 = _mm256_xor_si256(acc1, _mm256_clmulepi64_epi128(x0, r0, 0x11));
-            acc2 = _mm256_xor_si256(acc2, _mm256_clmulepi64_epi128(x1, r1, 0x00));
-            acc3 = _mm256_xor_si256(acc3, _mm256_clmulepi64_epi128(x1, r1, 0x11));
+            TZ_ROW8(a0, x0, x1, R - i + a);
+            TZ_ROW8(a1, x0, x1, R - i - 1 + a);
+            TZ_ROW8(a2, x0, x1, R - i - 2 + a);
+            TZ_ROW8(a3, x0, x1, R - i - 3 + a);
         }
-        __m256i h = _mm256_xor_si256(_mm256_xor_si256(acc0, acc1), _mm256_xor_si256(acc2, acc3));
-        __m128i v = _mm_xor_si128(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        fold2(q + 2 * i, a0, a1);
+        fold2(q + 2 * i + 4, a2, a3);
+    }
+    for (; i < rows; i++) { /* the last rows % 4 */
+        __m256i a0 = _mm256_setzero_si256();
+        for (size_t a = 0; a < nx; a += 8) {
+            __m256i x0 = _mm256_loadu_si256((const __m256i *)(x + a));
+            __m256i x1 = _mm256_loadu_si256((const __m256i *)(x + a + 4));
+            TZ_ROW8(a0, x0, x1, R - i + a);
+        }
+        __m128i v = _mm_xor_si128(_mm256_castsi256_si128(a0), _mm256_extracti128_si256(a0, 1));
         v = _mm_xor_si128(v, _mm_loadu_si128((const __m128i *)(q + 2 * i)));
         _mm_storeu_si128((__m128i *)(q + 2 * i), v);
     }
 }
+#undef TZ_ROW8
+
+/* The same with PCLMULQDQ on 128-bit registers (nx even), four rows per x load. */
+#define TZ_ROW2(acc, xv, r)                                                                        \
+    do {                                                                                           \
+        __m128i r_ = _mm_loadu_si128((const __m128i *)(r));                                        \
+        acc = _mm_xor_si128(acc, _mm_xor_si128(_mm_clmulepi64_si128(xv, r_, 0x00),                 \
+                                               _mm_clmulepi64_si128(xv, r_, 0x11)));               \
+    } while (0)
+
+__attribute__((target("pclmul,avx"))) void
+qhw_tz_rows_pclmul(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R, size_t rows)
+{
+    size_t i = 0;
+
+    for (; i + 4 <= rows; i += 4) {
+        __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t a = 0; a < nx; a += 2) {
+            __m128i xv = _mm_loadu_si128((const __m128i *)(x + a));
+            TZ_ROW2(a0, xv, R - i + a);
+            TZ_ROW2(a1, xv, R - i - 1 + a);
+            TZ_ROW2(a2, xv, R - i - 2 + a);
+            TZ_ROW2(a3, xv, R - i - 3 + a);
+        }
+        __m128i *qi = (__m128i *)(q + 2 * i);
+        _mm_storeu_si128(qi, _mm_xor_si128(a0, _mm_loadu_si128(qi)));
+        _mm_storeu_si128(qi + 1, _mm_xor_si128(a1, _mm_loadu_si128(qi + 1)));
+        _mm_storeu_si128(qi + 2, _mm_xor_si128(a2, _mm_loadu_si128(qi + 2)));
+        _mm_storeu_si128(qi + 3, _mm_xor_si128(a3, _mm_loadu_si128(qi + 3)));
+    }
+    for (; i < rows; i++) {
+        __m128i a0 = _mm_setzero_si128();
+        for (size_t a = 0; a < nx; a += 2)
+            TZ_ROW2(a0, _mm_loadu_si128((const __m128i *)(x + a)), R - i + a);
+        __m128i *qi = (__m128i *)(q + 2 * i);
+        _mm_storeu_si128(qi, _mm_xor_si128(a0, _mm_loadu_si128(qi)));
+    }
+}
+#undef TZ_ROW2
 
 /* d[i] = a[i] ^ b[i] for i < n (d may be a) */
 __attribute__((target("avx512f"))) void qhw_tz_xor_avx512(uint64_t *d, const uint64_t *a,
@@ -157,6 +221,18 @@ __attribute__((target("avx2"))) void qhw_tz_xor_avx2(uint64_t *d, const uint64_t
         d[i] = a[i] ^ b[i];
 }
 
+void qhw_tz_xor_sse2(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n)
+{
+    size_t i = 0;
+
+    for (; i + 2 <= n; i += 2)
+        _mm_storeu_si128((__m128i *)(d + i),
+                         _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + i)),
+                                       _mm_loadu_si128((const __m128i *)(b + i))));
+    for (; i < n; i++)
+        d[i] = a[i] ^ b[i];
+}
+
 int qhw_tz_cpu_vpclmul(int bits)
 {
     __builtin_cpu_init();
@@ -183,6 +259,16 @@ void qhw_tz_xor_avx512(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t
 }
 
 void qhw_tz_xor_avx2(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n)
+{
+    (void)d, (void)a, (void)b, (void)n; /* never selected */
+}
+
+void qhw_tz_rows_pclmul(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R, size_t rows)
+{
+    (void)q, (void)x, (void)nx, (void)R, (void)rows; /* never selected */
+}
+
+void qhw_tz_xor_sse2(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n)
 {
     (void)d, (void)a, (void)b, (void)n; /* never selected */
 }

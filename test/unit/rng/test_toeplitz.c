@@ -141,9 +141,10 @@ static void test_equal_reference(void)
         equal_case(cases[i][0], cases[i][1], cases[i][2]);
 }
 
-/* The vector kernels' transposed Karatsuba split, forced to every shape (base block, depth,
- * several tiles with padded rows and input words): output equal to the portable kernel, which
- * equal_case ties to the definition. Skipped (portable only) on a CPU without VPCLMULQDQ. */
+/* The vector kernels' (pclmul, vpclmul-256, vpclmul-512) transposed Karatsuba split, forced to
+ * every shape (base block, depth, several tiles with padded rows and input words): output equal
+ * to the portable kernel, which equal_case ties to the definition. Kernels the CPU lacks are
+ * skipped. */
 static void split_case(size_t n, size_t m)
 {
     static const size_t splits[][2] = {{0, 0},  {16, 1}, {16, 2}, {16, 3}, {16, 5},
@@ -158,7 +159,7 @@ static void split_case(size_t n, size_t m)
     CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_new(n, m, seed, sb, &t), QKS_OK);
     CU_ASSERT_TRUE(qhw_toeplitz_use_kernel(t, QHW_TZ_PORTABLE));
     CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m, soft), QKS_OK);
-    for (int k = QHW_TZ_VPCLMUL256; k <= QHW_TZ_VPCLMUL512; k++) {
+    for (int k = QHW_TZ_PCLMUL; k <= QHW_TZ_VPCLMUL512; k++) {
         if (!qhw_toeplitz_use_kernel(t, (QHW_TZ_KERNEL)k))
             continue;
         for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++) {
