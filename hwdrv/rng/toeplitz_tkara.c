@@ -79,14 +79,16 @@ void qhw_tz_tkara(const QHW_TZ_OPS *ops, size_t base, uint64_t *q, const uint64_
     qhw_tz_tkara(ops, base, q + 2 * h, x, d2 + h - 1, h, tr_c, next); /* (C - A) x0 */
 }
 
-size_t qhw_tz_scratch_words(size_t S)
-{
-    return 5 * S + 16; /* 5h at the top level, half of that below, and so on */
-}
-
+/* per level: xs (h words) and t (2h), plus both derived seeds (4h) without a tree; the levels
+ * below take half as much each */
 size_t qhw_tz_scratch_used(size_t S, int with_tree)
 {
-    return (with_tree ? 3 * S : 5 * S) + 16;
+    return (with_tree ? 3 * S : 7 * S) + 16;
+}
+
+size_t qhw_tz_scratch_words(size_t S)
+{
+    return qhw_tz_scratch_used(S, 0);
 }
 
 /* cost in units of one 64 x 64 carry-less product, with row and block overheads guessed from
