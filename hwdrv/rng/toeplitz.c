@@ -3,11 +3,13 @@
  * T[i][j] = s[i - j + n - 1] defined by n + m - 1 seed bits. By the leftover hash lemma, if x
  * has min-entropy k then y (m = k - 2 log2(1/eps) bits) is eps-close to uniform.
  *
- * y_i is the coefficient of z^(n-1+i) in S(z) X(z), so T x is a slice of a carry-less product:
- * schoolbook with 128-bit accumulators for small inputs, Karatsuba on 1,024-word chunks for
- * large ones (DIQRNG blocks of millions of rounds). The fastest kernel the CPU has is chosen at
- * run time: VPCLMULQDQ on 512- or 256-bit registers (toeplitz_simd.c), PCLMULQDQ, else a portable
- * shift-and-xor loop; all are tested equal to a plain O(nm) bit-by-bit reference.
+ * y_i is the coefficient of z^(n-1+i) in S(z) X(z), so T x is the middle slice of a carry-less
+ * product. The fastest kernel the CPU has is chosen at run time: VPCLMULQDQ on 512- or 256-bit
+ * registers or PCLMULQDQ (toeplitz_simd.c: on the reversed seed, schoolbook for small n, the
+ * transposed Karatsuba of toeplitz_tkara.c for large n), else the template kernels below
+ * (portable shift-and-xor or one PCLMULQDQ per word pair: schoolbook with 128-bit accumulators,
+ * Karatsuba on 1,024-word chunks for large n). All are tested equal to a plain O(nm) bit-by-bit
+ * reference.
  * Bit order everywhere: bit j of a byte string is bit j % 8 of byte j / 8.
  */
 #include <stdlib.h>
