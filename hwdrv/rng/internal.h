@@ -154,10 +154,11 @@ typedef enum {
 int qhw_toeplitz_use_kernel(QHW_TOEPLITZ *t, QHW_TZ_KERNEL k);
 QHW_TZ_KERNEL qhw_toeplitz_kernel(const QHW_TOEPLITZ *t);
 /* The vector kernels' transposed Karatsuba split (toeplitz_tkara.c): base-block words (a multiple
- * of 16) and levels, 0 levels = none. qhw_toeplitz_new picks one by a cost model; tests and
- * benchmarks set others (the output does not change). */
-int qhw_toeplitz_set_split(QHW_TOEPLITZ *t, size_t base, size_t levels);
-void qhw_toeplitz_get_split(const QHW_TOEPLITZ *t, size_t *base, size_t *levels);
+ * of 16) and levels, 0 levels = none; seed_tree: precomputed derived seeds (else derived during
+ * each extraction, as for very large n). qhw_toeplitz_new picks a split by a cost model; tests
+ * and benchmarks set others (the output does not change). */
+int qhw_toeplitz_set_split(QHW_TOEPLITZ *t, size_t base, size_t levels, int seed_tree);
+void qhw_toeplitz_get_split(const QHW_TOEPLITZ *t, size_t *base, size_t *levels, int *seed_tree);
 int qhw_toeplitz_cpu_has(QHW_TZ_KERNEL k);
 QHW_TZ_KERNEL qhw_toeplitz_best_kernel(void);
 const char *qhw_toeplitz_kernel_name(QHW_TZ_KERNEL k);
@@ -178,7 +179,7 @@ void qhw_tz_xor_avx2(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n
 void qhw_tz_xor_sse2(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n);
 typedef struct {
     QHW_TZ_ROWS rows;
-    QHW_TZ_XOR xor ;
+    QHW_TZ_XOR xorw;
 } QHW_TZ_OPS;
 /* Transposed Karatsuba over those (toeplitz_tkara.c). levels = 0: no split (one rows call);
  * else tr x tc tiles of size x size words, size = base << levels. */
@@ -187,8 +188,12 @@ typedef struct {
 } QHW_TZ_PLAN;
 void qhw_tz_plan(QHW_TZ_PLAN *pl, size_t rows, size_t nw);
 size_t qhw_tz_scratch_words(size_t size);
+size_t qhw_tz_scratch_used(size_t size, int with_tree);
+size_t qhw_tz_tree_words(size_t base, size_t size);
+void qhw_tz_tree_build(const QHW_TZ_OPS *ops, uint64_t *tree, const uint64_t *R, size_t size,
+                       size_t base);
 void qhw_tz_tkara(const QHW_TZ_OPS *ops, size_t base, uint64_t *q, const uint64_t *x,
-                  const uint64_t *R, size_t size, uint64_t *scratch);
+                  const uint64_t *R, size_t size, const uint64_t *tree, uint64_t *scratch);
 int qhw_tz_cpu_vpclmul(int bits);
 /* Plain O(nm) definition, for tests. */
 void qhw_toeplitz_reference(const unsigned char *seed, size_t n, size_t m, const unsigned char *in,

@@ -12,16 +12,19 @@
  *    failure latches QKS_ERR_HEALTH_PERMANENT, as does a failing start-up test. A permanent
  *    failure never clears (only a new qhw_rng_open).
  * Fork: the buffers live in qks_secure_alloc pages (MADV_WIPEONFORK); a canary in those pages
- * reads 0 in a child, which then drops its counters and re-seeds the source. Every open pipeline
- * is on a list whose pthread_atfork handlers take all the pipelines' locks before fork and
- * release them after it in both processes: fork waits for draws in flight in other threads to
- * finish, so a child never inherits a lock held by a thread it does not have (which would hang
- * its first draw) nor a source or buffer halfway through an update.
+ * reads 0 in a child, which then drops its counters and re-seeds the source. The mutex may have
+ * been held by another parent thread at fork (a draw in flight): the child's copy would then stay
+ * locked forever. So every entry point first reads a word in another wiped-on-fork page; 0 means
+ * a new process, and the first thread there re-initialises the mutex before anyone takes it
+ * (others wait). No pthread_atfork: this code is in modules that can be unloaded (DESIGN.md).
  */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "qkey/secmem.h"
 #include "diqrng.h"
@@ -42,9 +45,15 @@ typedef struct {
     unsigned char tz_out[1024];   /* conditioned output of one Toeplitz block */
 } SECRET;
 
+typedef struct {
+    _Atomic unsigned live;  /* 1 in the process that initialised the mutex; 0 in a forked child */
+    _Atomic unsigned claim; /* 1 once a thread of this process (re-)initialised it */
+} FORK_WORDS;
+
 struct qhw_rng_st {
     pthread_mutex_t lock;
-    QHW_RNG *next, *prev; /* on the list of open pipelines (for fork) */
+    FORK_WORDS *fw; /* wiped-on-fork page: re-initialise lock in a child */
+    pid_t pid;      /* process that initialised lock */
     QHW_RNG_PARAMS p;
     QHW_RNG_SOURCE *src; /* sim/device: raw samples (NULL for DIQRNG: the engine owns its source) */
     QHW_DIQ *diq;        /* diqrng/diqrng-sim: the Bell-test engine */
@@ -62,65 +71,29 @@ struct qhw_rng_st {
     uint64_t bytes_out, intermittent_failures, recoveries, forks;
 };
 
-/* ---- fork: all open pipelines' locks are held across fork(2) --------------------------- */
-static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
-static QHW_RNG *all_head;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static int atfork_rc;
-
-static void fork_prepare(void)
+/* ---- the pipeline lock, re-initialised in a forked child ------------------------------ */
+/* In a forked child (fw->live reads 0): the mutex copy may be held by a parent thread that does
+ * not exist here. The first thread re-initialises it before any thread of the child can take
+ * it; the others wait for that. */
+static void relock_child(QHW_RNG *rng)
 {
-    pthread_mutex_lock(&all_lock);
-    for (QHW_RNG *r = all_head; r != NULL; r = r->next)
-        pthread_mutex_lock(&r->lock);
+    unsigned expect = 0;
+
+    if (atomic_compare_exchange_strong(&rng->fw->claim, &expect, 1)) {
+        pthread_mutex_init(&rng->lock, NULL);
+        rng->pid = getpid();
+        atomic_store_explicit(&rng->fw->live, 1, memory_order_release);
+        return;
+    }
+    while (atomic_load_explicit(&rng->fw->live, memory_order_acquire) != 1)
+        sched_yield();
 }
 
-static void fork_parent(void)
+static void rng_lock(QHW_RNG *rng)
 {
-    for (QHW_RNG *r = all_head; r != NULL; r = r->next)
-        pthread_mutex_unlock(&r->lock);
-    pthread_mutex_unlock(&all_lock);
-}
-
-static void fork_child(void)
-{
-    /* the forking thread holds every lock; in the child it is the only thread */
-    for (QHW_RNG *r = all_head; r != NULL; r = r->next)
-        pthread_mutex_unlock(&r->lock);
-    pthread_mutex_unlock(&all_lock);
-}
-
-static void atfork_register(void)
-{
-    atfork_rc = pthread_atfork(fork_prepare, fork_parent, fork_child);
-}
-
-static int list_add(QHW_RNG *rng)
-{
-    pthread_once(&atfork_once, atfork_register);
-    if (atfork_rc != 0)
-        return qks_set_error(QKS_ERR_NOMEM, "RNG: cannot register fork handlers (error %d)",
-                             atfork_rc);
-    pthread_mutex_lock(&all_lock);
-    rng->next = all_head;
-    if (all_head != NULL)
-        all_head->prev = rng;
-    all_head = rng;
-    pthread_mutex_unlock(&all_lock);
-    return QKS_OK;
-}
-
-static void list_remove(QHW_RNG *rng)
-{
-    pthread_mutex_lock(&all_lock);
-    if (rng->prev != NULL)
-        rng->prev->next = rng->next;
-    else if (all_head == rng)
-        all_head = rng->next;
-    if (rng->next != NULL)
-        rng->next->prev = rng->prev;
-    rng->next = rng->prev = NULL;
-    pthread_mutex_unlock(&all_lock);
+    if (atomic_load_explicit(&rng->fw->live, memory_order_acquire) != 1)
+        relock_child(rng);
+    pthread_mutex_lock(&rng->lock);
 }
 
 static const char *source_name(const QHW_RNG_PARAMS *p)
@@ -184,8 +157,13 @@ int qhw_rng_open(const QKS_CONFIG *cfg, QHW_RNG **out)
         goto err;
     }
     rng->sec->alive = 1;
-    if ((rc = list_add(rng)) != QKS_OK)
+    if ((rng->fw = qks_secure_alloc(sizeof(FORK_WORDS))) == NULL) {
+        rc = qks_set_error(QKS_ERR_NOMEM, "RNG: cannot allocate locked memory");
         goto err;
+    }
+    atomic_store(&rng->fw->claim, 1);
+    atomic_store(&rng->fw->live, 1);
+    rng->pid = getpid();
     *out = rng;
     return QKS_OK;
 err:
@@ -197,13 +175,13 @@ void qhw_rng_free(QHW_RNG *rng)
 {
     if (rng == NULL)
         return;
-    list_remove(rng);
     if (rng->src != NULL)
         rng->src->meth->free(rng->src);
     qhw_diq_free(rng->diq);
     qhw_rng_tz_free(rng->tz);
     qhw_conditioner_free(rng->cond);
     qks_secure_free(rng->sec, sizeof(SECRET));
+    qks_secure_free(rng->fw, sizeof(FORK_WORDS));
     pthread_mutex_destroy(&rng->lock);
     free(rng);
 }
@@ -236,7 +214,13 @@ void qhw_rng_after_fork(QHW_RNG *rng)
 {
     if (rng == NULL)
         return;
-    pthread_mutex_lock(&rng->lock);
+    if (atomic_load(&rng->fw->live) == 1 && getpid() != rng->pid) {
+        /* a new process, yet the page was not wiped (kernel < 4.14): keysource's pid check
+         * calls this before any other entry point of the child runs, so re-initialise here */
+        pthread_mutex_init(&rng->lock, NULL);
+        rng->pid = getpid();
+    }
+    rng_lock(rng);
     rng->sec->alive = 0;
     check_fork(rng);
     pthread_mutex_unlock(&rng->lock);
@@ -438,7 +422,7 @@ int qhw_rng_generate(QHW_RNG *rng, unsigned char *out, size_t len)
 
     if (rng == NULL || (out == NULL && len > 0))
         return qks_set_error(QKS_ERR_INVALID, "qhw_rng_generate: NULL argument");
-    pthread_mutex_lock(&rng->lock);
+    rng_lock(rng);
     check_fork(rng);
     rc = latched_error(rng);
     if (rng->diq != NULL && rc == QKS_ERR_ENTROPY)
@@ -480,7 +464,7 @@ int qhw_rng_state(QHW_RNG *rng)
 
     if (rng == NULL)
         return qks_set_error(QKS_ERR_INVALID, "qhw_rng_state: NULL");
-    pthread_mutex_lock(&rng->lock);
+    rng_lock(rng);
     check_fork(rng);
     rc = latched_error(rng);
     pthread_mutex_unlock(&rng->lock);
@@ -534,7 +518,7 @@ int qhw_rng_status(QHW_RNG *rng, json_t *out)
 
     if (rng == NULL || out == NULL)
         return qks_set_error(QKS_ERR_INVALID, "qhw_rng_status: NULL");
-    pthread_mutex_lock(&rng->lock);
+    rng_lock(rng);
     check_fork(rng);
     json_object_set_new(out, "source", json_string(source_name(&rng->p)));
     if (rng->diq != NULL) {

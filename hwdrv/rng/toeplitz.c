@@ -3,11 +3,13 @@
  * T[i][j] = s[i - j + n - 1] defined by n + m - 1 seed bits. By the leftover hash lemma, if x
  * has min-entropy k then y (m = k - 2 log2(1/eps) bits) is eps-close to uniform.
  *
- * y_i is the coefficient of z^(n-1+i) in S(z) X(z), so T x is a slice of a carry-less product:
- * schoolbook with 128-bit accumulators for small inputs, Karatsuba on 1,024-word chunks for
- * large ones (DIQRNG blocks of millions of rounds). The fastest kernel the CPU has is chosen at
- * run time: VPCLMULQDQ on 512- or 256-bit registers (toeplitz_simd.c), PCLMULQDQ, else a portable
- * shift-and-xor loop; all are tested equal to a plain O(nm) bit-by-bit reference.
+ * y_i is the coefficient of z^(n-1+i) in S(z) X(z), so T x is the middle slice of a carry-less
+ * product. The fastest kernel the CPU has is chosen at run time: VPCLMULQDQ on 512- or 256-bit
+ * registers or PCLMULQDQ (toeplitz_simd.c: on the reversed seed, schoolbook for small n, the
+ * transposed Karatsuba of toeplitz_tkara.c for large n), else the template kernels below
+ * (portable shift-and-xor or one PCLMULQDQ per word pair: schoolbook with 128-bit accumulators,
+ * Karatsuba on 1,024-word chunks for large n). All are tested equal to a plain O(nm) bit-by-bit
+ * reference.
  * Bit order everywhere: bit j of a byte string is bit j % 8 of byte j / 8.
  */
 #include <stdlib.h>
@@ -121,8 +123,9 @@ const char *qhw_toeplitz_kernel_name(QHW_TZ_KERNEL k)
 }
 
 /* ---- the extractor object --------------------------------------------------------------- */
-#define KARA_CHUNK 1024 /* words per Karatsuba chunk */
-#define SCHOOL_MAX 256  /* input words up to which the schoolbook slice is used */
+#define KARA_CHUNK     1024              /* words per Karatsuba chunk */
+#define SCHOOL_MAX     256               /* input words up to which the schoolbook slice is used */
+#define TREE_MAX_WORDS ((size_t)1 << 20) /* 8 MiB of precomputed seed trees at most */
 
 struct qhw_toeplitz_st {
     size_t n, m_max; /* bits */
@@ -142,6 +145,8 @@ struct qhw_toeplitz_st {
     size_t nxw, xw;
     size_t rows;      /* product words k0 - 1 .. k1 at m_max */
     size_t plan_rows; /* rows the plan was made for */
+    uint64_t *tree;   /* seed trees of the plan (public: derived from the seed), or NULL */
+    size_t tree_each; /* words per tile diagonal */
     int plan_forced;  /* qhw_toeplitz_set_split: keep it */
     uint64_t *p;      /* product slice (secret) */
     size_t pw;
@@ -181,6 +186,7 @@ void qhw_toeplitz_free(QHW_TOEPLITZ *t)
     qks_secure_free(t->tmp, t->tmpw * sizeof(uint64_t));
     free(t->sp);
     free(t->rbuf);
+    free(t->tree);
     free(t);
 }
 
@@ -231,6 +237,34 @@ static int tz_layout(QHW_TOEPLITZ *t, const QHW_TZ_PLAN *pl, size_t rows)
     return QKS_OK;
 }
 
+static void xor_plain(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = a[i] ^ b[i];
+}
+
+/* The seed trees of the plan's tiles (one per tile diagonal v - u), if they fit in
+ * TREE_MAX_WORDS; without them the seeds are derived during each extraction. */
+static void tz_tree(QHW_TOEPLITZ *t)
+{
+    static const QHW_TZ_OPS build = {NULL, xor_plain};
+    const QHW_TZ_PLAN *pl = &t->plan;
+    size_t ndiag = pl->tr + pl->tc - 1, k0 = (t->n - 1) / 64;
+
+    free(t->tree);
+    t->tree = NULL;
+    if (pl->levels == 0)
+        return;
+    t->tree_each = qhw_tz_tree_words(pl->base, pl->size);
+    if (t->tree_each > TREE_MAX_WORDS / ndiag ||
+        (t->tree = malloc(ndiag * t->tree_each * sizeof(uint64_t))) == NULL)
+        return;
+    for (size_t i = 0; i < ndiag; i++) /* diagonal v - u = i - (tr - 1) */
+        qhw_tz_tree_build(&build, t->tree + i * t->tree_each,
+                          t->r + (t->sw - k0) + i * pl->size - (pl->tr - 1) * pl->size, pl->size,
+                          pl->base);
+}
+
 /* The plan for m output bits (the DIQRNG asks for a different m every block; the plan made at
  * qhw_toeplitz_new is for m_max). */
 static int tz_plan_for(QHW_TOEPLITZ *t, size_t m)
@@ -242,12 +276,14 @@ static int tz_plan_for(QHW_TOEPLITZ *t, size_t m)
     if (t->plan_forced || rows == t->plan_rows)
         return QKS_OK;
     qhw_tz_plan(&pl, rows, t->nw);
-    if ((rc = tz_layout(t, &pl, rows)) == QKS_OK)
+    if ((rc = tz_layout(t, &pl, rows)) == QKS_OK) {
         t->plan_rows = rows;
+        tz_tree(t);
+    }
     return rc;
 }
 
-int qhw_toeplitz_set_split(QHW_TOEPLITZ *t, size_t base, size_t levels)
+int qhw_toeplitz_set_split(QHW_TOEPLITZ *t, size_t base, size_t levels, int seed_tree)
 {
     QHW_TZ_PLAN pl = {base, levels, base << levels, 0, 0};
 
@@ -261,13 +297,19 @@ int qhw_toeplitz_set_split(QHW_TOEPLITZ *t, size_t base, size_t levels)
     if (tz_layout(t, &pl, t->rows) != QKS_OK)
         return QKS_ERR_NOMEM;
     t->plan_forced = 1;
+    tz_tree(t);
+    if (!seed_tree) {
+        free(t->tree);
+        t->tree = NULL;
+    }
     return QKS_OK;
 }
 
-void qhw_toeplitz_get_split(const QHW_TOEPLITZ *t, size_t *base, size_t *levels)
+void qhw_toeplitz_get_split(const QHW_TOEPLITZ *t, size_t *base, size_t *levels, int *seed_tree)
 {
     *base = t->plan.base;
     *levels = t->plan.levels;
+    *seed_tree = t->tree != NULL;
 }
 
 int qhw_toeplitz_new(size_t n, size_t m_max, const unsigned char *seed, size_t seed_bytes,
@@ -351,8 +393,9 @@ static void vector_middle(QHW_TOEPLITZ *t, size_t k0, size_t k1)
         for (size_t u = 0; u < tr; u++)
             for (size_t v = 0; v < t->plan.tc; v++)
                 qhw_tz_tkara(ops, t->plan.base, t->q + 2 * u * S, t->x + v * S, R0 + v * S - u * S,
-                             S, t->scr);
-        qks_wipe(t->scr, t->scrw * sizeof(uint64_t));
+                             S, t->tree ? t->tree + (v + t->plan.tr - 1 - u) * t->tree_each : NULL,
+                             t->scr);
+        qks_wipe(t->scr, qhw_tz_scratch_used(S, t->tree != NULL) * sizeof(uint64_t));
     }
     for (size_t i = 0; i + 1 < rows; i++) /* word k0 + i = lo(row i + 1) ^ hi(row i) */
         t->p[i] = t->q[2 * i + 2] ^ t->q[2 * i + 1];

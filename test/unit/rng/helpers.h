@@ -13,6 +13,7 @@ int rng_suite_sim(void);
 int rng_suite_config(void);
 int rng_suite_device(void);
 int rng_suite_pipeline(void);
+int rng_suite_forkdraw(void);
 int rng_suite_toeplitz(void);
 int rng_suite_diqrng(void);
 

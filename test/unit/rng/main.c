@@ -1,6 +1,7 @@
 /*
  * CUnit runner for the RNG pipeline suites. `test_rng [SUITE]` runs one suite (health, sim,
- * config, device, pipeline) or all of them; exit status is non-zero when any test failed.
+ * config, device, pipeline, toeplitz, diqrng, forkdraw) or all of them; exit status is non-zero
+ * when any test failed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,7 @@ static const struct {
     {"health", rng_suite_health},     {"sim", rng_suite_sim},
     {"config", rng_suite_config},     {"device", rng_suite_device},
     {"pipeline", rng_suite_pipeline}, {"toeplitz", rng_suite_toeplitz},
-    {"diqrng", rng_suite_diqrng},
+    {"diqrng", rng_suite_diqrng},     {"forkdraw", rng_suite_forkdraw},
 };
 
 int main(int argc, char **argv)

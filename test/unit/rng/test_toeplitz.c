@@ -162,15 +162,18 @@ static void split_case(size_t n, size_t m)
     for (int k = QHW_TZ_PCLMUL; k <= QHW_TZ_VPCLMUL512; k++) {
         if (!qhw_toeplitz_use_kernel(t, (QHW_TZ_KERNEL)k))
             continue;
-        for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++) {
-            CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_set_split(t, splits[i][0], splits[i][1]), QKS_OK);
-            qhw_toeplitz_get_split(t, &base, &levels);
-            CU_ASSERT_EQUAL(levels, splits[i][1]);
+        for (size_t i = 0; i < 2 * sizeof(splits) / sizeof(splits[0]); i++) {
+            const size_t *sp = splits[i / 2];
+            int tree = i % 2, has_tree;
+            CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_set_split(t, sp[0], sp[1], tree), QKS_OK);
+            qhw_toeplitz_get_split(t, &base, &levels, &has_tree);
+            CU_ASSERT_EQUAL(levels, sp[1]);
+            CU_ASSERT_EQUAL(has_tree, tree && sp[1] > 0);
             memset(hw, 0, (m + 7) / 8);
             CU_ASSERT_EQUAL(qhw_toeplitz_extract(t, in, m, hw), QKS_OK);
             if (memcmp(soft, hw, (m + 7) / 8) != 0)
-                fprintf(stderr, "n %zu m %zu kernel %s split %zu x %zu: differs\n", n, m,
-                        qhw_toeplitz_kernel_name((QHW_TZ_KERNEL)k), splits[i][0], splits[i][1]);
+                fprintf(stderr, "n %zu m %zu kernel %s split %zu x %zu tree %d: differs\n", n, m,
+                        qhw_toeplitz_kernel_name((QHW_TZ_KERNEL)k), sp[0], sp[1], tree);
             CU_ASSERT_EQUAL(memcmp(soft, hw, (m + 7) / 8), 0);
             /* a smaller m with the same split: the prefix */
             memset(hw, 0, (m + 7) / 8);
@@ -178,7 +181,8 @@ static void split_case(size_t n, size_t m)
             CU_ASSERT_EQUAL(memcmp(soft, hw, (m / 3 + 1) / 8), 0);
         }
     }
-    CU_ASSERT_EQUAL(qhw_toeplitz_set_split(t, 20, 2), QKS_ERR_INVALID); /* not a multiple of 16 */
+    CU_ASSERT_EQUAL(qhw_toeplitz_set_split(t, 20, 2, 1),
+                    QKS_ERR_INVALID); /* not a multiple of 16 */
     qhw_toeplitz_free(t);
     free(seed), free(in), free(soft), free(hw);
 }
@@ -189,6 +193,7 @@ static void test_split(void)
                                       {4096, 3035},   {5000, 123},   {8191, 8191},
                                       {16384, 12743}, {20000, 5000}, {65536, 51573}};
     size_t base, levels;
+    int tree;
     QHW_TOEPLITZ *t = NULL;
     static unsigned char seed[(65536 + 51573 + 7) / 8];
 
@@ -215,8 +220,9 @@ static void test_split(void)
     }
     /* the default plan splits large inputs (so the cases above are the ones in use) */
     CU_ASSERT_EQUAL_FATAL(qhw_toeplitz_new(65536, 51573, seed, sizeof(seed), &t), QKS_OK);
-    qhw_toeplitz_get_split(t, &base, &levels);
+    qhw_toeplitz_get_split(t, &base, &levels, &tree);
     CU_ASSERT_TRUE(levels >= 2);
+    CU_ASSERT_TRUE(tree);
     qhw_toeplitz_free(t);
 }
 
