@@ -12,6 +12,7 @@
  * reference.
  * Bit order everywhere: bit j of a byte string is bit j % 8 of byte j / 8.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,16 +225,21 @@ static int tz_layout(QHW_TOEPLITZ *t, const QHW_TZ_PLAN *pl, size_t rows)
         qks_secure_free(scr, scrw * sizeof(uint64_t));
         return qks_set_error(QKS_ERR_NOMEM, "Toeplitz extractor: out of memory (n = %zu)", t->n);
     }
-    free(t->rbuf);
-    qks_secure_free(t->x, t->xw * sizeof(uint64_t));
-    qks_secure_free(t->q, t->qw * sizeof(uint64_t));
-    qks_secure_free(t->scr, t->scrw * sizeof(uint64_t));
-    t->rbuf = rbuf, t->x = x, t->q = q, t->scr = scr;
-    t->xw = xw, t->rfront = rfront, t->rback = rback, t->qw = qw, t->scrw = scrw;
-    t->r = t->rbuf + t->rfront;
     for (size_t i = 0; i < t->sw; i++)
-        t->r[i] = t->sp[t->sw - i];
+        rbuf[rfront + i] = t->sp[t->sw - i];
+    /* publish complete buffers, then free the old ones (a fork in between leaves a child with
+     * consistent buffers, at worst a leak; sizes only grow) */
+    uint64_t *old_rbuf = t->rbuf, *old_x = t->x, *old_q = t->q, *old_scr = t->scr;
+    size_t old_xw = t->xw, old_qw = t->qw, old_scrw = t->scrw;
+    t->rbuf = rbuf, t->r = rbuf + rfront, t->x = x, t->q = q, t->scr = scr;
+    __asm__ volatile("" ::: "memory");
+    t->xw = xw, t->rfront = rfront, t->rback = rback, t->qw = qw, t->scrw = scrw;
     t->plan = *pl;
+    __asm__ volatile("" ::: "memory");
+    free(old_rbuf);
+    qks_secure_free(old_x, old_xw * sizeof(uint64_t));
+    qks_secure_free(old_q, old_qw * sizeof(uint64_t));
+    qks_secure_free(old_scr, old_scrw * sizeof(uint64_t));
     return QKS_OK;
 }
 
@@ -243,26 +249,39 @@ static void xor_plain(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t 
         d[i] = a[i] ^ b[i];
 }
 
+static void drop_tree(QHW_TOEPLITZ *t)
+{
+    uint64_t *old = t->tree;
+
+    t->tree = NULL;
+    __asm__ volatile("" ::: "memory");
+    free(old);
+}
+
 /* The seed trees of the plan's tiles (one per tile diagonal v - u), if they fit in
  * TREE_MAX_WORDS; without them the seeds are derived during each extraction. */
 static void tz_tree(QHW_TOEPLITZ *t)
 {
     static const QHW_TZ_OPS build = {NULL, xor_plain};
     const QHW_TZ_PLAN *pl = &t->plan;
-    size_t ndiag = pl->tr + pl->tc - 1, k0 = (t->n - 1) / 64;
+    size_t ndiag = pl->tr + pl->tc - 1, k0 = (t->n - 1) / 64, each;
+    uint64_t *tree = NULL;
 
-    free(t->tree);
-    t->tree = NULL;
+    drop_tree(t);
     if (pl->levels == 0)
         return;
-    t->tree_each = qhw_tz_tree_words(pl->base, pl->size);
-    if (t->tree_each > TREE_MAX_WORDS / ndiag ||
-        (t->tree = malloc(ndiag * t->tree_each * sizeof(uint64_t))) == NULL)
+    each = qhw_tz_tree_words(pl->base, pl->size);
+    if (each > TREE_MAX_WORDS / ndiag || (tree = malloc(ndiag * each * sizeof(uint64_t))) == NULL)
         return;
-    for (size_t i = 0; i < ndiag; i++) /* diagonal v - u = i - (tr - 1) */
-        qhw_tz_tree_build(&build, t->tree + i * t->tree_each,
-                          t->r + (t->sw - k0) + i * pl->size - (pl->tr - 1) * pl->size, pl->size,
+    for (size_t i = 0; i < ndiag; i++) { /* diagonal v - u = i - (tr - 1) */
+        ptrdiff_t d = (ptrdiff_t)i - (ptrdiff_t)(pl->tr - 1);
+        qhw_tz_tree_build(&build, tree + i * each,
+                          t->r + (ptrdiff_t)(t->sw - k0) + d * (ptrdiff_t)pl->size, pl->size,
                           pl->base);
+    }
+    t->tree_each = each;
+    __asm__ volatile("" ::: "memory");
+    t->tree = tree;
 }
 
 /* The plan for m output bits (the DIQRNG asks for a different m every block; the plan made at
@@ -276,10 +295,14 @@ static int tz_plan_for(QHW_TOEPLITZ *t, size_t m)
     if (t->plan_forced || rows == t->plan_rows)
         return QKS_OK;
     qhw_tz_plan(&pl, rows, t->nw);
-    if ((rc = tz_layout(t, &pl, rows)) == QKS_OK) {
-        t->plan_rows = rows;
-        tz_tree(t);
+    if (memcmp(&pl, &t->plan, sizeof(pl)) == 0 && (pl.levels > 0 || 2 * rows <= t->qw)) {
+        t->plan_rows = rows; /* same plan, buffers big enough (the usual DIQRNG block) */
+        return QKS_OK;
     }
+    drop_tree(t); /* never a tree of another plan, even in a child forked meanwhile */
+    if ((rc = tz_layout(t, &pl, rows)) == QKS_OK)
+        t->plan_rows = rows;
+    tz_tree(t);
     return rc;
 }
 
@@ -294,8 +317,11 @@ int qhw_toeplitz_set_split(QHW_TOEPLITZ *t, size_t base, size_t levels, int seed
         pl.tr = (t->rows + pl.size - 1) / pl.size;
         pl.tc = (t->nw + pl.size - 1) / pl.size;
     }
-    if (tz_layout(t, &pl, t->rows) != QKS_OK)
+    drop_tree(t);
+    if (tz_layout(t, &pl, t->rows) != QKS_OK) {
+        tz_tree(t);
         return QKS_ERR_NOMEM;
+    }
     t->plan_forced = 1;
     tz_tree(t);
     if (!seed_tree) {

@@ -4,6 +4,7 @@
  * 256, PCLMULQDQ, portable: the portable one always) equal to the plain O(nm) definition on random
  * inputs, including the Karatsuba path for large n. Kernels the CPU lacks are refused.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,63 @@ static void test_split(void)
     qhw_toeplitz_free(t);
 }
 
+/* The transposed Karatsuba recursion on its own, with portable ops (so it runs on any CPU):
+ * equal to the plain rows product for every depth, with and without a seed tree, in scratch
+ * and tree buffers of exactly the advertised sizes (heap: the ASan build sees any overrun). */
+static void clmul64(uint64_t a, uint64_t b, uint64_t *lo, uint64_t *hi)
+{
+    uint64_t l = 0, h = 0;
+
+    for (unsigned i = 0; i < 64; i++)
+        if ((b >> i) & 1) {
+            l ^= a << i;
+            h ^= i ? a >> (64 - i) : 0;
+        }
+    *lo = l, *hi = h;
+}
+
+static void rows_soft(uint64_t *q, const uint64_t *x, size_t nx, const uint64_t *R, size_t rows)
+{
+    for (size_t i = 0; i < rows; i++)
+        for (size_t a = 0; a < nx; a++) {
+            uint64_t lo, hi;
+            clmul64(x[a], R[(ptrdiff_t)a - (ptrdiff_t)i], &lo, &hi);
+            q[2 * i] ^= lo;
+            q[2 * i + 1] ^= hi;
+        }
+}
+
+static void xor_soft(uint64_t *d, const uint64_t *a, const uint64_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = a[i] ^ b[i];
+}
+
+static void test_tkara_portable(void)
+{
+    static const QHW_TZ_OPS ops = {rows_soft, xor_soft};
+
+    for (size_t S = 16; S <= 256; S *= 2)
+        for (int with_tree = 0; with_tree <= 1; with_tree++) {
+            uint64_t *x = malloc(S * 8), *rb = malloc((2 * S - 1) * 8), *R = rb + S - 1;
+            uint64_t *q1 = calloc(2 * S, 8), *q2 = calloc(2 * S, 8);
+            uint64_t *scr = malloc(qhw_tz_scratch_used(S, with_tree) * 8);
+            size_t tw = qhw_tz_tree_words(16, S);
+            uint64_t *tree = with_tree && tw ? malloc(tw * 8) : NULL;
+
+            rng_test_random((unsigned char *)x, S * 8);
+            rng_test_random((unsigned char *)rb, (2 * S - 1) * 8);
+            rng_test_random((unsigned char *)q1, 2 * S * 8); /* it accumulates into q */
+            memcpy(q2, q1, 2 * S * 8);
+            rows_soft(q1, x, S, R, S);
+            if (tree != NULL)
+                qhw_tz_tree_build(&ops, tree, R, S, 16);
+            qhw_tz_tkara(&ops, 16, q2, x, R, S, tree, scr);
+            CU_ASSERT_EQUAL(memcmp(q1, q2, 2 * S * 8), 0);
+            free(x), free(rb), free(q1), free(q2), free(scr), free(tree);
+        }
+}
+
 static void test_bad_sizes(void)
 {
     unsigned char seed[64] = {0};
@@ -247,6 +305,7 @@ int rng_suite_toeplitz(void)
         !CU_add_test(s, "known answers (both kernels)", test_kats) ||
         !CU_add_test(s, "kernels equal the definition", test_equal_reference) ||
         !CU_add_test(s, "transposed Karatsuba splits equal the portable kernel", test_split) ||
+        !CU_add_test(s, "transposed Karatsuba recursion, portable ops", test_tkara_portable) ||
         !CU_add_test(s, "bad sizes refused, LHL length", test_bad_sizes))
         return CU_get_error();
     return CUE_SUCCESS;
