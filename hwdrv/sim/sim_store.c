@@ -56,6 +56,16 @@ static void store_word(SIM_SLOT *sl, uint64_t w)
     __atomic_store_n(&sl->word, w, __ATOMIC_RELEASE);
 }
 
+/*
+ * Whether a slot still has word w after its fields were read (a seqlock-style check: the fence
+ * keeps the field reads before the second load of the word).
+ */
+static int unchanged(const SIM_SLOT *sl, uint64_t w)
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(&sl->word, __ATOMIC_RELAXED) == w;
+}
+
 /* A slot whose owner went away mid-write or mid-take. */
 static int abandoned(uint64_t w)
 {
@@ -236,9 +246,17 @@ static int check(SIM_LINK *s, const char *master, const char *id, SIM_SLOT **out
     if (sl == NULL)
         return qks_set_error(QKS_ERR_KEY_UNKNOWN,
                              "key ID %s unknown on link %s or already delivered", id, s->dir);
-    if (read_hdr(sl, &h) != 0)
+    if (read_hdr(sl, &h) != 0 || strcmp(h.key_id, id) != 0) {
+        /* another process took the key (and wiped the slot) while we read it: not corrupt */
+        if (!unchanged(sl, *w))
+            return qks_set_error(QKS_ERR_KEY_UNKNOWN,
+                                 "key ID %s unknown on link %s or already delivered", id, s->dir);
         return qks_set_error(QKS_ERR_IO, "sim link %s: the slot of key ID %s is corrupt", s->dir,
                              id);
+    }
+    if (!unchanged(sl, *w)) /* taken meanwhile: what we read may be another key's */
+        return qks_set_error(QKS_ERR_KEY_UNKNOWN,
+                             "key ID %s unknown on link %s or already delivered", id, s->dir);
     if (strcmp(h.master, master) != 0 || strcmp(h.slave, s->sae_id) != 0)
         return qks_set_error(QKS_ERR_KEY_UNKNOWN, "key ID %s on link %s was not issued by %s to %s",
                              id, s->dir, master, s->sae_id);
