@@ -29,6 +29,7 @@
 #define SM_MAX_SLOT       2048u /* largest slot: 2^11; larger requests get their own mapping */
 #define SM_CLASSES        7     /* 32, 64, 128, 256, 512, 1024, 2048 */
 #define SM_PAGE_MAX_SLOTS 128   /* 4096 / 32 */
+#define SM_CHUNK          16    /* pages mapped at a time */
 
 typedef struct {
     unsigned char *base; /* one page */
@@ -115,7 +116,7 @@ static unsigned sm_class_size(size_t n)
 /* Map a chunk of pages into the pool. Caller holds sm_lock. */
 static int sm_grow(void)
 {
-    const size_t chunk = 16;
+    const size_t chunk = SM_CHUNK;
     if (sm_npages + chunk > sm_cap_pages) {
         size_t ncap = sm_cap_pages ? sm_cap_pages * 2 : 64;
         while (ncap < sm_npages + chunk)
@@ -259,5 +260,30 @@ void qks_secmem_stats(QKS_SECMEM_STATS *out)
 {
     qks_lock(&sm_lock);
     *out = sm_stats;
+    qks_unlock(&sm_lock);
+}
+
+/*
+ * When the module that holds this pool goes away (OpenSSL unloads qkey.so at exit, a program
+ * dlcloses the token) the pool goes too: its pages are wiped and unmapped (they would otherwise
+ * stay locked in the process) and its tables freed (their only reference would lie in the
+ * unmapped module, which leak checkers then report). Only when nothing is in use: at process
+ * exit another thread may still hold a key, and it keeps its page.
+ */
+__attribute__((destructor)) static void sm_unload(void)
+{
+    qks_lock(&sm_lock);
+    if (sm_stats.slots_in_use == 0 && sm_nlarge == 0) {
+        for (size_t i = 0; i < sm_npages; i += SM_CHUNK) { /* one mapping per sm_grow */
+            qks_wipe(sm_pages[i].base, SM_CHUNK * sm_pagesize);
+            (void)munmap(sm_pages[i].base, SM_CHUNK * sm_pagesize);
+        }
+        free(sm_pages);
+        free(sm_large);
+        sm_pages = NULL;
+        sm_large = NULL;
+        sm_npages = sm_cap_pages = sm_nlarge = sm_cap_large = 0;
+        sm_stats.pool_pages = 0;
+    }
     qks_unlock(&sm_lock);
 }
