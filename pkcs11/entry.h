@@ -1,5 +1,5 @@
 /*
- * Prototypes of the 3.0 entry points that the system's 2.40 header does not declare, and the
+ * Prototypes of the 3.0 entry points that a 2.40 system header (p11-kit < 0.25) does not declare, and the
  * helper every session-based entry point uses.
  */
 #ifndef QKEY_PKCS11_ENTRY_H
@@ -7,6 +7,7 @@
 
 #include "internal.h"
 
+#ifndef QKEY_SYSTEM_PKCS11_3_0 /* else the system header declares them */
 CK_RV C_GetInterfaceList(QKT_CK_INTERFACE *pInterfacesList, CK_ULONG *pulCount);
 CK_RV C_GetInterface(CK_UTF8CHAR *pInterfaceName, CK_VERSION *pVersion,
                      QKT_CK_INTERFACE **ppInterface, CK_FLAGS flags);
@@ -41,6 +42,7 @@ CK_RV C_VerifyMessageBegin(CK_SESSION_HANDLE, void *, CK_ULONG);
 CK_RV C_VerifyMessageNext(CK_SESSION_HANDLE, void *, CK_ULONG, CK_BYTE *, CK_ULONG, CK_BYTE *,
                           CK_ULONG);
 CK_RV C_MessageVerifyFinal(CK_SESSION_HANDLE);
+#endif
 
 /* Take the library lock and find the session; on failure nothing is held. */
 static inline CK_RV qkt_session_enter(CK_SESSION_HANDLE h, QKT_SESSION **s)

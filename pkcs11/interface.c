@@ -55,12 +55,13 @@ static QKT_CK_FUNCTION_LIST_3_0 functions_30 = {
     C_MessageVerifyFinal,
 };
 
-static CK_CHAR interface_name[] = "PKCS 11";
+/* CK_CHAR in the specification, char in p11-kit 0.25's struct: void * converts to either. */
+static char interface_name[] = "PKCS 11";
 
 /* The first entry is the default (Base 3.0, 5.2: C_GetInterface with a NULL name). */
 static QKT_CK_INTERFACE interfaces[] = {
-    {interface_name, &functions_30, 0},
-    {interface_name, &functions_240, 0},
+    {(void *)interface_name, &functions_30, 0},
+    {(void *)interface_name, &functions_240, 0},
 };
 #define N_INTERFACES (sizeof(interfaces) / sizeof(interfaces[0]))
 

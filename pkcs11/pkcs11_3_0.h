@@ -1,5 +1,7 @@
 /*
- * PKCS#11 3.0 definitions that the system's p11-kit header (Cryptoki 2.40) lacks. Values and
+ * PKCS#11 3.0 definitions that the system's p11-kit header lacks: p11-kit 0.24 (Debian 12) stops
+ * at Cryptoki 2.40; p11-kit 0.25 (Debian 13) has the 3.0 interfaces, and CMake then defines
+ * QKEY_SYSTEM_PKCS11_3_0 so the system's CK_INTERFACE and CK_FUNCTION_LIST_3_0 are used. Values and
  * layouts from OASIS PKCS #11 Cryptographic Token Interface Base Specification Version 3.0
  * (sections 3.x for types, 5.x for functions) and Current Mechanisms Specification 3.0
  * (2.14 AES key wrap with padding, 2.43 HKDF). Each is defined only when missing, so a newer
@@ -64,6 +66,10 @@ typedef struct qkt_ck_hkdf_params {
 } QKT_CK_HKDF_PARAMS;
 
 /* ---- interfaces (Base 3.0, 3.6) ------------------------------------------------------- */
+#ifdef QKEY_SYSTEM_PKCS11_3_0
+typedef CK_INTERFACE QKT_CK_INTERFACE;
+typedef CK_FUNCTION_LIST_3_0 QKT_CK_FUNCTION_LIST_3_0;
+#else
 typedef struct qkt_ck_interface {
     CK_CHAR *pInterfaceName;
     CK_VOID_PTR pFunctionList;
@@ -185,5 +191,6 @@ typedef struct qkt_ck_function_list_3_0 {
     QKT_C_VerifyMessage C_VerifyMessageNext;
     QKT_C_MessageFinal C_MessageVerifyFinal;
 } QKT_CK_FUNCTION_LIST_3_0;
+#endif /* QKEY_SYSTEM_PKCS11_3_0 */
 
 #endif /* QKEY_PKCS11_3_0_H */
