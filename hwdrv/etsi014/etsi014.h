@@ -1,8 +1,10 @@
 /*
  * Private header of the etsi014 QKD driver: an ETSI GS QKD 014 client (REST over HTTPS with
- * mutual TLS) built on OpenSSL's HTTP client in a private OSSL_LIB_CTX.
+ * mutual TLS, HTTP/1.1) on OpenSSL's TLS in a private OSSL_LIB_CTX.
  *   etsi014.c  the QHW_QKD_METHOD: open/close, enc_keys, dec_keys, prefetch, status, after_fork
- *   http.c     the one keep-alive connection per process: TCP, TLS, OSSL_HTTP exchange, errors
+ *   http.c     the one keep-alive connection per process: TCP, TLS, one exchange, errors
+ *   wire.c     HTTP/1.1 request and answer framing (fuzzed)
+ *   sock.c     the socket BIO under TLS: send() with MSG_NOSIGNAL, so no SIGPIPE
  *   parse.c    the KME's JSON answers (fuzzed: test/fuzz/etsi014/) and URL handling
  */
 #ifndef QKEY_HWDRV_ETSI014_H
@@ -13,7 +15,6 @@
 #include <sys/types.h>
 
 #include <jansson.h>
-#include <openssl/http.h>
 #include <openssl/provider.h>
 #include <openssl/ssl.h>
 
@@ -51,8 +52,8 @@ typedef struct e14_peer_st {
 typedef struct e14_conn_st {
     int fd;
     SSL *ssl;
-    BIO *bio; /* SSL BIO over the socket, given to OSSL_HTTP_open */
-    OSSL_HTTP_REQ_CTX *rctx;
+    int keep_alive;    /* usable for the next request */
+    int broken;        /* a TLS or socket error: no close_notify on it */
     pid_t pid;         /* process that opened it */
     unsigned requests; /* requests sent on it */
 } E14_CONN;
@@ -102,8 +103,35 @@ int e14_request(E14_DRV *d, const char *path, const char *body, int op, char **r
 /* Drop the connection. `quiet`: send nothing on it (a forked child's inherited connection). */
 void e14_conn_drop(E14_DRV *d, int quiet);
 void e14_tls_free(E14_DRV *d);
+/* sock.c: a BIO over a connected socket that never raises SIGPIPE (MSG_NOSIGNAL); the fd stays
+ * the caller's. */
+BIO *e14_bio_socket(int fd);
 
 enum { E14_OP_STATUS = 0, E14_OP_ENC = 1, E14_OP_DEC = 2 };
+
+/* ---- wire.c: HTTP/1.1 framing (fuzzed: test/fuzz/etsi014/fuzz_http_wire.c) -------------- */
+#define E14_HTTP_HEAD_MAX 16384 /* bound on an answer's status line and headers */
+
+typedef struct e14_http_head_st {
+    int status;
+    int keep_alive;      /* the connection may carry the next request */
+    int chunked;         /* Transfer-Encoding: chunked */
+    long content_length; /* -1: not given (chunked, or the body ends at close) */
+    size_t head_len;     /* bytes of the status line and headers, blank line included */
+} E14_HTTP_HEAD;
+
+/* The request: GET when body is NULL, else POST with a JSON body. Length, or -1 if it does
+ * not fit in cap. */
+int e14_http_request(char *out, size_t cap, const char *host, const char *port,
+                     const char *path, const char *body);
+/* Parse an answer's head from the start of buf: 1 complete (h filled), 0 more bytes needed,
+ * -1 malformed (bad status line, conflicting lengths, unknown transfer coding, too long). */
+int e14_http_parse_head(const char *buf, size_t len, E14_HTTP_HEAD *h);
+/* Decode a chunked body in place: 1 complete (*out_len data bytes now at buf, *consumed
+ * bytes of buf were the encoded body), 0 more bytes needed (buf unchanged), -1 malformed. */
+int e14_http_dechunk(char *buf, size_t len, size_t *out_len, size_t *consumed);
+/* ETSI-014 exhaustion answers that are not 503: does this 400 message say "no more keys"? */
+int e14_says_exhausted(const char *msg);
 
 /* ---- parse.c ----------------------------------------------------------------------------- */
 /*

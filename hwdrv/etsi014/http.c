@@ -1,19 +1,20 @@
 /*
  * The etsi014 driver's connection to its KME: one keep-alive HTTPS connection per process,
- * opened on first use, with OpenSSL's HTTP client (OSSL_HTTP_open / OSSL_HTTP_set1_request /
- * OSSL_HTTP_REQ_CTX_nbio) over an SSL_CTX in a private OSSL_LIB_CTX. The process's
- * openssl.cnf (its Groups, its providers, qkey itself) never applies to this connection: the
- * library context loads only the default provider, and groups, protocol versions and cipher
- * suites are set explicitly after the SSL_CTX is created.
+ * opened on first use, TLS from OpenSSL over an SSL_CTX in a private OSSL_LIB_CTX, HTTP/1.1
+ * framing from wire.c (why not OpenSSL's HTTP client: see there). The process's openssl.cnf
+ * (its Groups, its providers, qkey itself) never applies to this connection: the library
+ * context loads only the default provider, and groups, protocol versions and cipher suites are
+ * set explicitly after the SSL_CTX is created.
  *
- * Timing: every call is bounded by qkd.timeout_ms, with millisecond deadlines: the TCP connect
- * and TLS handshake are ours (non-blocking socket + poll), and the HTTP exchange is driven step
- * by step with OSSL_HTTP_REQ_CTX_nbio and poll (OSSL_HTTP_exchange counts in whole seconds).
+ * Timing: every call is bounded by qkd.timeout_ms, with millisecond deadlines (non-blocking
+ * socket + poll for the TCP connect, the TLS handshake and every read and write).
+ *
+ * Signals: the socket BIO sends with MSG_NOSIGNAL (sock.c), so a KME that closes early costs
+ * an EPIPE, never a SIGPIPE in the host process.
  *
  * Errors name the KME and the cause: "KME https://127.0.0.1:8443 answered 503: no key for
- * SAE_B". OpenSSL 3.0's HTTP client drops the body of an error answer, so after it reports the
- * status code we read the rest of that answer (headers, then Content-Length bytes, bounded)
- * to give the KME's ETSI error message; the connection is then closed.
+ * SAE_B", with the ETSI message of a JSON error body or an excerpt of an HTML one; a TLS alert
+ * rejecting our client certificate is reported as such ("rejected our client certificate").
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,15 +29,12 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
-#include <openssl/httperr.h>
 #include <openssl/pem.h>
 #include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
 #include "qkey/secmem.h"
 #include "etsi014.h"
-
-#define ERROR_BODY_MAX 8192
 
 /* ---- TLS context (first use) ----------------------------------------------------------- */
 
@@ -155,14 +153,16 @@ void e14_conn_drop(E14_DRV *d, int quiet)
 {
     E14_CONN *c = &d->conn;
 
-    if (c->rctx != NULL)
-        (void)OSSL_HTTP_close(c->rctx, 1); /* we own the BIO: this frees only the context */
-    if (c->ssl != NULL && quiet)
-        SSL_set_quiet_shutdown(c->ssl, 1); /* no close_notify on the parent's connection */
-    if (c->bio != NULL)
-        BIO_free_all(c->bio); /* frees c->ssl */
-    else
-        SSL_free(c->ssl);
+    if (c->ssl != NULL) {
+        if (quiet || c->broken) {
+            SSL_set_quiet_shutdown(c->ssl, 1); /* nothing more on a broken or inherited one */
+        } else {
+            ERR_set_mark();
+            (void)SSL_shutdown(c->ssl); /* close_notify; a closed peer costs EPIPE, no signal */
+            ERR_pop_to_mark();
+        }
+        SSL_free(c->ssl); /* and the socket BIO; the fd is closed here */
+    }
     if (c->fd >= 0)
         close(c->fd);
     memset(c, 0, sizeof(*c));
@@ -247,14 +247,51 @@ static int is_ip_literal(const char *s)
     return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* TLS alerts by which a KME says it does not accept our client certificate (qkd.cert). */
+static const int client_cert_alerts[] = {
+    SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED,  SSL_R_SSLV3_ALERT_BAD_CERTIFICATE,
+    SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN,    SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED,
+    SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED,    SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE,
+    SSL_R_TLSV1_ALERT_UNKNOWN_CA,             SSL_R_TLSV1_ALERT_ACCESS_DENIED,
+};
+
+/* Is an error on the queue the KME's TLS alert rejecting our certificate? Then report it as
+ * such, with the alert's name, and return the QKS_ERR_AUTH; else 0 (queue untouched). */
+static int client_cert_rejected(E14_DRV *d)
+{
+    unsigned long e;
+    int i = 0;
+
+    while ((e = ERR_peek_error_all(NULL, NULL, NULL, NULL, NULL)) != 0 && i == 0) {
+        if (ERR_GET_LIB(e) == ERR_LIB_SSL)
+            for (size_t k = 0; k < sizeof(client_cert_alerts) / sizeof(client_cert_alerts[0]); k++)
+                if (ERR_GET_REASON(e) == client_cert_alerts[k])
+                    i = 1;
+        if (i == 0)
+            (void)ERR_get_error();
+    }
+    if (i == 0)
+        return 0;
+    {
+        const char *why = ERR_reason_error_string(e);
+
+        ERR_clear_error();
+        return qks_set_error(QKS_ERR_AUTH,
+                             "KME %s rejected our client certificate (qkd.cert): TLS alert %s",
+                             d->kme_url, why != NULL ? why : "(unknown)");
+    }
+}
+
 static int tls_handshake(E14_DRV *d, double deadline)
 {
     E14_CONN *c = &d->conn;
-    int r, e;
+    BIO *sock;
+    int r, e, rc;
     long verify;
 
-    if ((c->ssl = SSL_new(d->ssl_ctx)) == NULL || !SSL_set_fd(c->ssl, c->fd))
+    if ((c->ssl = SSL_new(d->ssl_ctx)) == NULL || (sock = e14_bio_socket(c->fd)) == NULL)
         return tls_error(d, QKS_ERR_NOMEM, "cannot start TLS");
+    SSL_set_bio(c->ssl, sock, sock);
     /* strict verification of the KME's name: qkd.kme_server_name, else the URL's host */
     if (is_ip_literal(d->server_name)) {
         if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), d->server_name))
@@ -278,6 +315,7 @@ static int tls_handshake(E14_DRV *d, double deadline)
                                      d->kme_url, d->timeout_ms);
             continue;
         }
+        c->broken = 1;
         verify = SSL_get_verify_result(c->ssl);
         if (verify != X509_V_OK) {
             ERR_clear_error();
@@ -286,6 +324,8 @@ static int tls_handshake(E14_DRV *d, double deadline)
                                  "name %s)",
                                  d->kme_url, X509_verify_cert_error_string(verify), d->server_name);
         }
+        if ((rc = client_cert_rejected(d)) != 0) /* TLS 1.2: the alert ends the handshake */
+            return rc;
         if (e == SSL_ERROR_SYSCALL || ERR_peek_error() == 0) {
             ERR_clear_error();
             return qks_set_error(QKS_ERR_UNREACHABLE,
@@ -294,15 +334,9 @@ static int tls_handshake(E14_DRV *d, double deadline)
         }
         return tls_error(d, QKS_ERR_AUTH, "TLS handshake failed");
     }
-    if ((c->bio = BIO_new(BIO_f_ssl())) == NULL)
-        return tls_error(d, QKS_ERR_NOMEM, "cannot create a BIO");
-    BIO_set_ssl(c->bio, c->ssl, BIO_CLOSE);
-    /* the connection is ours; OpenSSL's HTTP client only speaks HTTP/1.1 on it */
-    c->rctx = OSSL_HTTP_open(d->host, d->port, NULL, NULL, 0, c->bio, NULL, NULL, NULL, 0, 0);
-    if (c->rctx == NULL)
-        return tls_error(d, QKS_ERR_NOMEM, "cannot start the HTTP client");
     return QKS_OK;
 }
+
 
 /* Is the idle keep-alive connection still usable? Nothing must be waiting on it but TLS
  * post-handshake messages (session tickets). */
@@ -312,7 +346,7 @@ static int conn_alive(E14_CONN *c)
     char byte;
     int r;
 
-    if (c->rctx == NULL || !OSSL_HTTP_is_alive(c->rctx))
+    if (c->ssl == NULL || c->broken || !c->keep_alive)
         return 0;
     if (poll(&p, 1, 0) == 0)
         return 1;
@@ -329,7 +363,7 @@ static int conn_get(E14_DRV *d, double deadline)
 
     if (d->conn.pid != getpid() && (d->conn.fd >= 0 || d->conn.ssl != NULL))
         e14_conn_drop(d, 1); /* inherited: never write on the parent's connection */
-    if (d->conn.rctx != NULL && conn_alive(&d->conn))
+    if (conn_alive(&d->conn))
         return QKS_OK;
     e14_conn_drop(d, 0);
     if ((rc = load_tls(d)) != QKS_OK)
@@ -338,61 +372,136 @@ static int conn_get(E14_DRV *d, double deadline)
     d->conn.pid = getpid();
     if ((rc = tcp_connect(d, deadline)) != QKS_OK || (rc = tls_handshake(d, deadline)) != QKS_OK)
         e14_conn_drop(d, 0);
+    else
+        d->conn.keep_alive = 1;
     return rc;
 }
 
 /* ---- one exchange ---------------------------------------------------------------------- */
 
-/* Read exactly n bytes (or up to EOF when eof_ok) from the SSL BIO before the deadline. */
-static int read_bytes(E14_DRV *d, char *buf, size_t n, int eof_ok, size_t *got, double deadline)
-{
-    *got = 0;
-    while (*got < n) {
-        int r = BIO_read(d->conn.bio, buf + *got, (int)(n - *got));
+enum { IO_OK = 1, IO_EOF = 0, IO_ERROR = -1, IO_TIMEOUT = -2 };
 
-        if (r > 0) {
-            *got += (size_t)r;
+/* Drive one SSL_read_ex / SSL_write_ex to completion or failure before the deadline. */
+static int ssl_io(E14_DRV *d, int write, void *buf, size_t len, size_t *done, double deadline)
+{
+    E14_CONN *c = &d->conn;
+
+    for (;;) {
+        int ok = write ? SSL_write_ex(c->ssl, buf, len, done) : SSL_read_ex(c->ssl, buf, len, done);
+        int e = ok ? SSL_ERROR_NONE : SSL_get_error(c->ssl, 0);
+
+        if (ok)
+            return IO_OK;
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            if (!wait_fd(c->fd, e == SSL_ERROR_WANT_WRITE, deadline))
+                return IO_TIMEOUT;
             continue;
         }
-        if (!BIO_should_retry(d->conn.bio))
-            return eof_ok ? QKS_OK : QKS_ERR_KME;
-        if (!wait_fd(d->conn.fd, BIO_should_write(d->conn.bio), deadline))
-            return QKS_ERR_TIMEOUT;
+        c->broken = e != SSL_ERROR_ZERO_RETURN;
+        c->keep_alive = 0;
+        /* a TCP close without close_notify (HTTP/1.0 KMEs do that) ends the answer too */
+        if (e == SSL_ERROR_ZERO_RETURN ||
+            (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0) ||
+            (e == SSL_ERROR_SSL &&
+             ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING))
+            return IO_EOF;
+        return IO_ERROR;
     }
-    return QKS_OK;
 }
 
-/* After OpenSSL reported an HTTP error status: read the rest of the answer for its message. */
-static void read_error_body(E14_DRV *d, char *msg, size_t msglen, double deadline)
+/* The answer so far: a buffer that grows up to the bound, wiped whenever it moves. */
+typedef struct answer_st {
+    char *buf;
+    size_t len, cap;
+} ANSWER;
+
+static int answer_grow(ANSWER *a)
 {
-    char line[512], *body = NULL;
-    size_t content_length = 0, got, n = 0;
+    size_t cap = a->cap ? a->cap * 2 : 4096;
+    char *nb;
 
-    msg[0] = '\0';
-    for (;;) { /* the remaining header lines, byte by byte up to the blank line */
-        char ch;
-
-        if (read_bytes(d, &ch, 1, 0, &got, deadline) != QKS_OK)
-            return;
-        if (ch == '\n') {
-            line[n] = '\0';
-            if (n > 0 && line[n - 1] == '\r')
-                line[--n] = '\0';
-            if (n == 0)
-                break;
-            if (strncasecmp(line, "Content-Length:", 15) == 0)
-                content_length = strtoul(line + 15, NULL, 10);
-            n = 0;
-        } else if (n + 1 < sizeof(line)) {
-            line[n++] = ch;
-        }
+    if (cap > E14_HTTP_HEAD_MAX + E14_MAX_RESPONSE + 1)
+        cap = E14_HTTP_HEAD_MAX + E14_MAX_RESPONSE + 1;
+    if (cap <= a->cap || (nb = malloc(cap)) == NULL)
+        return 0;
+    if (a->buf != NULL) {
+        memcpy(nb, a->buf, a->len);
+        qks_wipe(a->buf, a->cap);
+        free(a->buf);
     }
-    if (content_length == 0 || content_length > ERROR_BODY_MAX ||
-        (body = malloc(content_length + 1)) == NULL)
-        return;
-    if (read_bytes(d, body, content_length, 0, &got, deadline) == QKS_OK)
-        e14_parse_error(body, got, msg, msglen);
-    free(body);
+    a->buf = nb;
+    a->cap = cap;
+    return 1;
+}
+
+static void answer_free(ANSWER *a)
+{
+    if (a->buf != NULL) {
+        qks_wipe(a->buf, a->cap);
+        free(a->buf);
+    }
+    memset(a, 0, sizeof(*a));
+}
+
+/* Is the answer in `a` complete? 1 yes (*body, *blen set), 0 not yet, -1 malformed. */
+static int answer_done(ANSWER *a, E14_HTTP_HEAD *h, int *have_head, int eof, size_t *body,
+                       size_t *blen)
+{
+    size_t consumed;
+    int r;
+
+    while (!*have_head) {
+        if ((r = e14_http_parse_head(a->buf, a->len, h)) != 1)
+            return r;
+        if (h->status >= 200) {
+            *have_head = 1;
+            break;
+        }
+        memmove(a->buf, a->buf + h->head_len, a->len - h->head_len); /* 1xx: skip it */
+        a->len -= h->head_len;
+    }
+    *body = h->head_len;
+    if (h->content_length >= 0) {
+        if (h->content_length > E14_MAX_RESPONSE)
+            return -1;
+        *blen = (size_t)h->content_length;
+        return a->len - *body >= *blen ? 1 : 0;
+    }
+    if (h->chunked) {
+        r = e14_http_dechunk(a->buf + *body, a->len - *body, blen, &consumed);
+        if (r == 1)
+            h->keep_alive = h->keep_alive && a->len - *body == consumed;
+        return r;
+    }
+    *blen = a->len - *body; /* ends at close */
+    return eof ? 1 : 0;
+}
+
+/* A printable, bounded excerpt of a non-JSON error body (an HTML page, say), tags left out. */
+static void body_excerpt(const char *b, size_t n, char *msg, size_t msglen)
+{
+    size_t o = 0;
+    int in_tag = 0, space = 1;
+
+    for (size_t i = 0; i < n && o + 1 < msglen && o < 160; i++) {
+        unsigned char ch = (unsigned char)b[i];
+
+        if (ch == '<' || ch == '>') {
+            in_tag = ch == '<';
+            ch = ' ';
+        } else if (in_tag) {
+            continue;
+        }
+        if (ch < 0x20 || ch > 0x7e)
+            ch = ' ';
+        if (ch == ' ' && space)
+            continue;
+        space = ch == ' ';
+        msg[o++] = (char)ch;
+    }
+    while (o > 0 && msg[o - 1] == ' ')
+        o--;
+    msg[o] = '\0';
 }
 
 static int http_status_error(E14_DRV *d, int op, int status, const char *msg)
@@ -409,8 +518,11 @@ static int http_status_error(E14_DRV *d, int op, int status, const char *msg)
         break;
     case 400:
     case 404:
-        /* dec_keys: the key_ID is unknown, already delivered, or not for this SAE */
-        code = op == E14_OP_DEC ? QKS_ERR_KEY_UNKNOWN : QKS_ERR_KME;
+        /* enc_keys: some KMEs say "not enough keys" with 400 (e14_says_exhausted);
+         * dec_keys: the key_ID is unknown, already delivered, or not for this SAE */
+        code = op == E14_OP_DEC                             ? QKS_ERR_KEY_UNKNOWN
+               : status == 400 && e14_says_exhausted(msg) ? QKS_ERR_NO_KEY
+                                                            : QKS_ERR_KME;
         break;
     default:
         code = QKS_ERR_KME;
@@ -419,112 +531,111 @@ static int http_status_error(E14_DRV *d, int op, int status, const char *msg)
                          msg[0] ? msg : "(no message)");
 }
 
-enum { E14_TRY_DONE = 0, E14_TRY_AGAIN = 1 };
+/* The connection failed before any answer byte: name the cause. A KME rejecting our client
+ * certificate in TLS 1.3 says so with an alert after our handshake has completed, so it may
+ * meet our request: read what it sent before giving up, so the alert is seen every time. */
+static int broken_before_answer(E14_DRV *d, int reused, int *again)
+{
+    char reason[160] = "", byte;
+    unsigned long e;
+    size_t got;
+    int rc;
+
+    if ((rc = client_cert_rejected(d)) != 0)
+        return rc;
+    if (d->conn.ssl != NULL) {
+        ERR_clear_error();
+        (void)SSL_read_ex(d->conn.ssl, &byte, 1, &got); /* whatever is queued: the alert */
+        if ((rc = client_cert_rejected(d)) != 0)
+            return rc;
+    }
+    if ((e = ERR_peek_error()) != 0)
+        ERR_error_string_n(e, reason, sizeof(reason));
+    else if (errno != 0)
+        snprintf(reason, sizeof(reason), "%s", strerror(errno));
+    ERR_clear_error();
+    /* a reused keep-alive connection may have been closed by the KME just now: the caller
+     * retries where that is safe */
+    if (reused)
+        *again = 1;
+    return qks_set_error(QKS_ERR_KME, "KME %s closed the connection without an answer%s%s",
+                         d->kme_url, reason[0] ? ": " : "", reason);
+}
 
 static int exchange(E14_DRV *d, const char *path, const char *body, int op, char **resp,
                     size_t *resp_len, double deadline, int *again)
 {
     E14_CONN *c = &d->conn;
-    STACK_OF(CONF_VALUE) *hdrs = NULL;
-    BIO *req = NULL;
-    char *buf = NULL, msg[400];
-    size_t len, got;
-    int rc, r, reused, status = 0, timed_out = 0;
-    unsigned long e;
-    const char *data;
-    int flags;
+    E14_HTTP_HEAD h;
+    ANSWER a = {0};
+    char req[E14_URL_MAX + 1024], msg[400];
+    size_t start = 0, blen = 0, got;
+    int rc, n, io, reused, have_head = 0, eof = 0, done = 0;
 
-    *again = E14_TRY_DONE;
+    *again = 0;
     if ((rc = conn_get(d, deadline)) != QKS_OK)
         return rc;
     reused = c->requests > 0;
     c->requests++;
     d->requests++;
-    if (!X509V3_add_value("Accept", "application/json", &hdrs) ||
-        (body != NULL && (req = BIO_new_mem_buf(body, -1)) == NULL)) {
-        rc = qks_set_error(QKS_ERR_NOMEM, "out of memory for a KME request");
-        goto done;
-    }
+    if ((n = e14_http_request(req, sizeof(req), d->host, d->port, path, body)) < 0)
+        return qks_set_error(QKS_ERR_INTERNAL, "KME request too long");
     ERR_clear_error();
-    if (!OSSL_HTTP_set1_request(c->rctx, path, hdrs, body ? "application/json" : NULL, req, NULL, 0,
-                                E14_MAX_RESPONSE, 0, 1)) {
-        rc = tls_error(d, QKS_ERR_INTERNAL, "cannot build the request");
-        goto done;
-    }
-    while ((r = OSSL_HTTP_REQ_CTX_nbio(c->rctx)) == -1) {
-        if (!wait_fd(c->fd, BIO_should_write(c->bio), deadline)) {
-            timed_out = 1;
+    errno = 0;
+    io = ssl_io(d, 1, req, (size_t)n, &got, deadline);
+    while (io == IO_OK) {
+        if (a.len > 0 && (done = answer_done(&a, &h, &have_head, eof, &start, &blen)) != 0)
+            break;
+        if (eof) {
+            done = a.len == 0 ? 0 : -2; /* nothing at all, or an answer cut short */
             break;
         }
-    }
-    if (timed_out) {
-        rc = qks_set_error(QKS_ERR_TIMEOUT, "KME %s: no answer within qkd.timeout_ms = %ld",
-                           d->kme_url, d->timeout_ms);
-        goto drop;
-    }
-    if (r == 0) {
-        char reason[160] = "";
-
-        while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-            if (ERR_GET_LIB(e) == ERR_LIB_HTTP && ERR_GET_REASON(e) == HTTP_R_RECEIVED_ERROR &&
-                data != NULL && (flags & ERR_TXT_STRING))
-                (void)sscanf(data, "code=%d", &status); /* absent: status stays 0 */
-            if (reason[0] == '\0')
-                ERR_error_string_n(e, reason, sizeof(reason));
+        if (a.len == a.cap && !answer_grow(&a)) {
+            done = a.cap >= E14_HTTP_HEAD_MAX + E14_MAX_RESPONSE + 1 ? -1 : -3;
+            break;
         }
-        if (status >= 400) {
-            read_error_body(d, msg, sizeof(msg), deadline);
-            rc = http_status_error(d, op, status, msg);
-            goto drop;
+        errno = 0;
+        io = ssl_io(d, 0, a.buf + a.len, a.cap - a.len, &got, deadline);
+        if (io == IO_OK) {
+            a.len += got;
+        } else if (io == IO_EOF) {
+            eof = 1;
+            io = IO_OK;
         }
-        /* the connection broke: a reused keep-alive connection may have been closed by the KME
-         * just now; the caller retries where that is safe */
-        if (reused)
-            *again = E14_TRY_AGAIN;
-        rc = qks_set_error(QKS_ERR_KME, "KME %s closed the connection without an answer%s%s",
-                           d->kme_url, reason[0] ? ": " : "", reason);
-        goto drop;
     }
-    /* 200: the body follows on the connection (Content-Length, or up to EOF) */
-    len = OSSL_HTTP_REQ_CTX_get_resp_len(c->rctx);
-    if (len > E14_MAX_RESPONSE) {
-        rc = qks_set_error(QKS_ERR_KME, "KME %s: answer too long", d->kme_url);
-        goto drop;
-    }
-    if ((buf = malloc((len ? len : E14_MAX_RESPONSE) + 1)) == NULL) {
+    if (io == IO_TIMEOUT) {
+        rc = qks_set_error(QKS_ERR_TIMEOUT, "KME %s: no %s within qkd.timeout_ms = %ld",
+                           d->kme_url, a.len ? "complete answer" : "answer", d->timeout_ms);
+    } else if (done == -3) {
         rc = qks_set_error(QKS_ERR_NOMEM, "out of memory for a KME answer");
-        goto drop;
-    }
-    rc = read_bytes(d, buf, len ? len : E14_MAX_RESPONSE, len == 0, &got, deadline);
-    if (rc == QKS_ERR_TIMEOUT) {
-        rc = qks_set_error(QKS_ERR_TIMEOUT,
-                           "KME %s: answer incomplete within qkd.timeout_ms = "
-                           "%ld",
-                           d->kme_url, d->timeout_ms);
-        goto drop;
-    }
-    if (rc != QKS_OK) {
+    } else if (done == -1) {
+        rc = qks_set_error(QKS_ERR_KME, "KME %s: malformed or too long HTTP answer", d->kme_url);
+    } else if ((done == 0 || io != IO_OK) && a.len == 0) {
+        rc = broken_before_answer(d, reused, again);
+    } else if (done == -2 || done == 0 || io != IO_OK) {
         rc = qks_set_error(QKS_ERR_KME, "KME %s closed the connection in the middle of an answer",
                            d->kme_url);
-        goto drop;
+    } else if (h.status != 200) {
+        e14_parse_error(a.buf + start, blen, msg, sizeof(msg));
+        if (msg[0] == '\0')
+            body_excerpt(a.buf + start, blen, msg, sizeof(msg));
+        rc = h.status >= 400 ? http_status_error(d, op, h.status, msg)
+                             : qks_set_error(QKS_ERR_KME, "KME %s answered %d, not 200: %s",
+                                             d->kme_url, h.status, msg[0] ? msg : "(no message)");
+    } else {
+        memmove(a.buf, a.buf + start, blen); /* the body to the front, NUL-terminated */
+        a.buf[blen] = '\0';
+        *resp = a.buf;
+        *resp_len = blen;
+        a.buf = NULL;
+        rc = QKS_OK;
     }
-    buf[got] = '\0';
-    *resp = buf;
-    *resp_len = got;
-    buf = NULL;
-    if (len == 0 || !OSSL_HTTP_is_alive(c->rctx))
+    if (rc != QKS_OK || !have_head || !h.keep_alive || eof)
+        c->keep_alive = 0;
+    if (!c->keep_alive)
         e14_conn_drop(d, 0);
-    rc = QKS_OK;
-    goto done;
-drop:
-    e14_conn_drop(d, 0);
-done:
-    if (buf != NULL) {
-        qks_wipe(buf, (len ? len : E14_MAX_RESPONSE) + 1);
-        free(buf);
-    }
-    BIO_free(req);
-    sk_CONF_VALUE_pop_free(hdrs, X509V3_conf_free);
+    if (a.buf != NULL)
+        answer_free(&a);
     ERR_clear_error();
     return rc;
 }
@@ -542,7 +653,7 @@ int e14_request(E14_DRV *d, const char *path, const char *body, int op, char **r
     /* Retry once, on a fresh connection, only where a repeat cannot cost a key: status and
      * dec_keys (a key is delivered once, so a dec_keys the KME did serve fails cleanly).
      * enc_keys is never repeated silently: the KME may have issued keys for it already. */
-    if (rc != QKS_OK && again == E14_TRY_AGAIN && op != E14_OP_ENC && ms_left(deadline) > 0)
+    if (rc != QKS_OK && again && op != E14_OP_ENC && ms_left(deadline) > 0)
         rc = exchange(d, path, body, op, resp, resp_len, deadline, &again);
     if (rc != QKS_OK)
         d->failures++;

@@ -15,7 +15,7 @@ servercert
 NGX_PORT=$(freeport)
 mkdir -p "$T/ngx"
 cat >"$T/ngx/nginx.conf" <<NGX
-user www-data; worker_processes 3; daemon off; pid $T/ngx/nginx.pid; error_log $T/ngx/error.log;
+user www-data; worker_processes 3; daemon off; pid $T/ngx/nginx.pid; error_log $T/ngx/error.log info; # nginx >= 1.25 logs a failed handshake at info
 events { worker_connections 64; }
 http { access_log off; client_body_temp_path $T/ngx; proxy_temp_path $T/ngx; fastcgi_temp_path $T/ngx;
   uwsgi_temp_path $T/ngx; scgi_temp_path $T/ngx;
