@@ -4,14 +4,44 @@
 # and integration test (real openssl, nginx, curl, pkcs11-tool, p11tool, rngtest: the project's
 # equivalents of the acceptance checks) under ctest in both. The sanitizer run skips only tests
 # labelled "noasan". Build logs go to _build/*.log; the output ends with ctest's summary.
-# Exit code: 0 when everything passed.
+# Then it runs the same again on Debian 13 (OpenSSL 3.5) in a root made by debootstrap
+# (scripts/test-debian13.sh). Exit code: 0 when everything passed on both.
+#   scripts/test.sh             native stage, then the Debian 13 stage
+#   scripts/test.sh --native    this machine only
+#   scripts/test.sh --debian13  the Debian 13 stage only
 set -euo pipefail
 cd "$(dirname "$0")/.."
+stage=both
+case ${1:-} in
+  --native) stage=native ;;
+  --debian13) stage=debian13 ;;
+  "") ;;
+  -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: scripts/test.sh [--native | --debian13]" >&2; exit 2 ;;
+esac
+if [[ $stage == debian13 ]]; then
+  exec scripts/test-debian13.sh
+fi
+if [[ $stage == both ]]; then
+  t0=$SECONDS
+  native=0
+  "$0" --native || native=$?
+  echo "== native stage: $( ((native == 0)) && echo passed || echo FAILED) in $((SECONDS - t0)) s"
+  t1=$SECONDS
+  deb13=0
+  scripts/test-debian13.sh || deb13=$?
+  echo "== Debian 13 stage: $( ((deb13 == 0)) && echo passed || echo FAILED) in $((SECONDS - t1)) s"
+  echo "== native: $( ((native == 0)) && echo passed || echo FAILED);" \
+       "Debian 13: $( ((deb13 == 0)) && echo passed || echo FAILED); $((SECONDS - t0)) s in all"
+  ((native == 0 && deb13 == 0))
+  exit
+fi
 scripts/deps.sh
 jobs=$(nproc)
 ((jobs > 2)) && jobs=2 # the budget (20 min) is set for 2 cores; more parallel tests only contend
 start=$SECONDS
-mkdir -p _build
+B=${QKEY_BUILD_DIR:-_build} # the Debian 13 stage builds in _build/deb13, beside the native trees
+mkdir -p "$B"
 
 build() { # $1 dir, rest: cmake args
   local d=$1
@@ -32,10 +62,10 @@ run() { # $1 dir, rest: ctest args
   (cd "$d" && ctest --output-on-failure --timeout 300 -j"$jobs" "$@")
 }
 
-build _build/release -DCMAKE_BUILD_TYPE=Release
-build _build/asan -DCMAKE_BUILD_TYPE=Debug -DQKEY_SANITIZE=ON
+build "$B/release" -DCMAKE_BUILD_TYPE=Release
+build "$B/asan" -DCMAKE_BUILD_TYPE=Debug -DQKEY_SANITIZE=ON
 rel=0
-run _build/release || rel=$?
+run "$B/release" || rel=$?
 # Run the sanitizer tree even when Release failed, so one run shows every failure; its summary
 # is the last thing printed, preceded by a line naming a Release failure if there was one.
 asan=0
@@ -44,5 +74,5 @@ if ((rel != 0)); then
 else
   echo "== Release tests passed after $((SECONDS - start)) s"
 fi
-run _build/asan -LE noasan || asan=$?
+run "$B/asan" -LE noasan || asan=$?
 ((rel == 0 && asan == 0))

@@ -330,7 +330,17 @@ static int drv_enc_keys(QHW_QKD *drv, const char *slave, size_t key_bytes, size_
         }
         if (want > per)
             want = per;
-        if ((rc = enc_request(d, slave, key_bytes, want, batch)) != QKS_OK)
+        rc = enc_request(d, slave, key_bytes, want, batch);
+        if (rc == QKS_ERR_NO_KEY && want > number - done) {
+            /* the KME refused the prefetch on top (it has fewer keys than its last status
+             * said): ask again for just what the caller needs; a refusal issued no keys */
+            p->status_time = 0; /* its stored_key_count is stale: ask again next time */
+            want = number - done;
+            if (want > per)
+                want = per;
+            rc = enc_request(d, slave, key_bytes, want, batch);
+        }
+        if (rc != QKS_OK)
             goto done;
         for (size_t i = 0; i < want; i++) {
             if (done < number) {

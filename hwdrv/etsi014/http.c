@@ -480,10 +480,13 @@ static int answer_done(ANSWER *a, E14_HTTP_HEAD *h, int *have_head, int eof, siz
 /* A printable, bounded excerpt of a non-JSON error body (an HTML page, say), tags left out. */
 static void body_excerpt(const char *b, size_t n, char *msg, size_t msglen)
 {
-    size_t o = 0;
+    size_t o = 0, i = 0;
     int in_tag = 0, space = 1;
+    const char *t = memmem(b, n, "</title>", 8); /* the page's text, not its title */
 
-    for (size_t i = 0; i < n && o + 1 < msglen && o < 160; i++) {
+    if (t != NULL)
+        i = (size_t)(t - b) + 8;
+    for (; i < n && o + 1 < msglen && o < 160; i++) {
         unsigned char ch = (unsigned char)b[i];
 
         if (ch == '<' || ch == '>') {
