@@ -8,7 +8,9 @@ seen in the wild do, so qkey's etsi014 driver is tested against habits that are 
   * exhaustion is 400 "Number of keys requested exceeds the generated key count" (not 503);
   * an unknown SAE in the URL is answered 401 before the request body is read, and the
     connection is then reset (SO_LINGER 0), as a server that closes with unread data does;
-  * the server certificates have no subjectAltName (CN only): see mkpki.sh.
+  * the server certificates have no subjectAltName (CN only): see mkpki.sh;
+  * status reports as stored_key_count every key ever generated, not the keys left, so a
+    client cannot trust it to size its requests.
 
 One process serves both KMEs (A for SAE_A, B for SAE_B) on two ports; they share the key pool,
 standing in for the QKD link. The SAE is the client certificate's CN.
@@ -40,6 +42,7 @@ class Link:
         self.lock = threading.Lock()
         self.bits = bits
         self.fresh = [os.urandom(bits // 8) for _ in range(n)]
+        self.generated = n
         self.pending = {}  # key_ID -> (key, master, slave)
 
     def enc(self, master, slave, number, bits):
@@ -141,7 +144,7 @@ def handler_for(kme, link):
                 return self.send(200, json.dumps({
                     "source_KME_ID": "KME_" + kme, "target_KME_ID": "KME_" + ("B" if kme == "A" else "A"),
                     "master_SAE_ID": me, "slave_SAE_ID": other, "key_size": link.bits,
-                    "stored_key_count": len(link.fresh), "max_key_count": 100000,
+                    "stored_key_count": link.generated, "max_key_count": 100000,
                     "max_key_per_request": 128, "max_key_size": 1024, "min_key_size": 64,
                     "max_SAE_ID_count": 0}).encode(), "application/json")
             if op == "enc_keys":
@@ -194,6 +197,7 @@ def main():
     def refill(signum, frame):
         with link.lock:
             link.fresh += [os.urandom(link.bits // 8) for _ in range(10)]
+            link.generated += 10
     signal.signal(signal.SIGUSR1, refill)
     serve("A", a.port_a, a.pki, link)
     serve("B", a.port_b, a.pki, link)

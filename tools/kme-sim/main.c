@@ -26,16 +26,29 @@ static void usage(FILE *f)
             "  (delay + delay_ms, drop, 503, malformed, wrong_size, duplicate_ids; count)\n");
 }
 
+static int is_help(const char *a)
+{
+    return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
 int main(int argc, char **argv)
 {
+    /* --help anywhere, on the program or on a subcommand: usage on stdout, nothing made */
+    for (int i = 1; i < argc; i++)
+        if (is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        }
+    /* DIR is never an option: `init --force` must not make a directory named --force */
+    if (argc >= 3 && argv[2][0] == '-') {
+        fprintf(stderr, "qkey-kme-sim %s: '%s' is not a directory (see qkey-kme-sim --help)\n",
+                argv[1], argv[2]);
+        return 2;
+    }
     if (argc >= 3 && strcmp(argv[1], "init") == 0)
         return kmesim_init(argv[2], argc - 2, argv + 2);
     if (argc == 3 && strcmp(argv[1], "run") == 0)
         return kmesim_run(argv[2]);
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
-    }
     usage(stderr);
     return 2;
 }
