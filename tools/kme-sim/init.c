@@ -32,6 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "kmesim.h"
+#include "safedir.h"
 
 enum cert_kind { CERT_CA, CERT_SERVER, CERT_CLIENT };
 
@@ -114,7 +115,7 @@ static FILE *open_out(const char *dir, const char *name, mode_t mode)
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     (void)unlink(path); /* a stale file of another mode or owner is replaced */
-    if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)) < 0) {
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)) < 0) {
         fprintf(stderr, "qkey-kme-sim: cannot create %s: %s\n", path, strerror(errno));
         return NULL;
     }
@@ -361,8 +362,9 @@ int kmesim_init(const char *dir_arg, int argc, char **argv)
         fprintf(stderr, "qkey-kme-sim init: bad option (see qkey-kme-sim --help)\n");
         return 2;
     }
-    if (mkdir(dir_arg, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "qkey-kme-sim: cannot create %s: %s\n", dir_arg, strerror(errno));
+    /* a directory someone else prepared could hold their sae-a.cnf or a store.db link */
+    if (!qsd_prepare_dir(dir_arg, 0755, err, sizeof(err))) {
+        fprintf(stderr, "qkey-kme-sim init: %s\n", err);
         return 1;
     }
     if (realpath(dir_arg, dir) == NULL) {

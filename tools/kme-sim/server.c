@@ -30,6 +30,7 @@
 #include <openssl/evp.h>
 
 #include "kmesim.h"
+#include "safedir.h"
 
 typedef struct kme_st {
     int idx; /* 0 = KME A, 1 = KME B */
@@ -321,6 +322,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         if ((up = calloc(1, sizeof(*up))) == NULL)
             return MHD_NO;
         *con_cls = up;
+        /* a client that completed mutual TLS and sent a request: keep-alive may last */
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, KMESIM_KEEPALIVE_S);
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -419,8 +422,13 @@ static int start_kme(KME *kme)
         (uint16_t)kme->cfg->port[kme->idx], NULL, NULL, handle, kme, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_HTTPS_MEM_CERT, kme->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, kme->key_pem,
         MHD_OPTION_HTTPS_MEM_TRUST, kme->ca_pem, MHD_OPTION_HTTPS_PRIORITIES,
-        "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+        "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+        /* connections that have not completed TLS and sent a request go after a few seconds
+         * (handle() gives authenticated ones KMESIM_KEEPALIVE_S); one client address cannot
+         * hold more than a share of the connections: idle sockets cannot stop the KME */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)KMESIM_UNAUTH_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)KMESIM_MAX_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)KMESIM_MAX_PER_CLIENT,
         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
         notify_connection, NULL, MHD_OPTION_END);
     if (kme->daemon == NULL) {
@@ -446,6 +454,12 @@ int kmesim_run(const char *dir)
     sigset_t set;
     char err[512];
     int sig = 0, rc = 1;
+
+    /* its files hold the KMEs' keys and the link's key store: only a directory of ours */
+    if (!qsd_check_dir(dir, err, sizeof(err))) {
+        fprintf(stderr, "qkey-kme-sim run: %s\n", err);
+        return 1;
+    }
 
     memset(kme, 0, sizeof(kme));
     if (kmesim_config_load(dir, &cfg, err, sizeof(err)) != 0 ||

@@ -9,18 +9,22 @@
  * The history table keeps every key ID (never key material) with its SAEs and the times it was
  * issued and delivered, so tests can count keys per handshake and see that no ID repeats.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include "kmesim.h"
+#include "safedir.h"
 
 #define RATE_WINDOW 10.0 /* real seconds over which the consumption rate is measured */
 #define RATE_SLOTS  1024
@@ -177,15 +181,28 @@ int kmesim_store_open(const KMESIM_CONFIG *cfg, int create, KMESIM_STORE **out, 
     snprintf(path, sizeof(path), "%s/store.db", cfg->dir);
     if (create)
         (void)remove(path); /* init starts a fresh link; a missing file is fine */
+    /* never through a symbolic link, never someone else's file: it receives key material */
+    if (!qsd_check_file(path, err, errlen))
+        goto err;
     if (sqlite3_open_v2(path, &st->db,
                         SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
-                            SQLITE_OPEN_FULLMUTEX,
+                            SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
                         NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open key store %s: %s", path,
                  st->db ? sqlite3_errmsg(st->db) : "out of memory");
         goto err;
     }
-    (void)chmod(path, 0600); /* key material: owner only; failure shows at the next open */
+    { /* key material: owner only, on the file itself (O_NOFOLLOW), never a link's target */
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fchmod(fd, 0600) != 0) {
+            snprintf(err, errlen, "cannot restrict key store %s to its owner: %s", path,
+                     strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            goto err;
+        }
+        close(fd);
+    }
     sqlite3_busy_timeout(st->db, 2000);
     if (exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") ||
         exec(st->db, "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value REAL);"

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "qkey_cli.h"
+#include "safedir.h"
 
 #define LINK_MODE 0700 /* see docs/config.md "Simulated link": owner only */
 
@@ -142,7 +143,7 @@ static int write_file(const char *dir, const char *name, const SIM_SIDE *s, cons
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     (void)unlink(tmp); /* a leftover of an interrupted run; absence is the normal case */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
         snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
         if (fd >= 0)
@@ -170,10 +171,9 @@ int qkey_sim_write(const char *dir_in, const char *module, int force, char *err,
         snprintf(err, errlen, "need a directory and an absolute provider module path");
         return 0;
     }
-    if (mkdir(dir_in, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create %s: %s", dir_in, strerror(errno));
+    /* a directory someone else prepared could hold their sae-a.cnf or link/keys.qsl */
+    if (!qsd_prepare_dir(dir_in, 0755, err, errlen))
         return 0;
-    }
     if (realpath(dir_in, dir) == NULL || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "%s is not a usable directory", dir_in);
         return 0;
