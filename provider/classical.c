@@ -1,8 +1,10 @@
 /*
- * qkey provider: the classical half of the hybrid QKD KEM (X25519, X448, ECDH P-256/P-384),
+ * qkey provider: the classical half of the hybrid QKD KEM (X25519, X448, ECDH P-256/P-384,
+ * and OpenSSL's hybrid ML-KEM KEMs X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024),
  * done with EVP in the provider's child library context, so whatever provider the application
- * loaded for those algorithms (default, FIPS) does the work. Private keys leave OpenSSL's
- * objects only as raw bytes into qkey's locked memory.
+ * loaded for those algorithms (default, FIPS) does the work: no ML-KEM or X25519 code here.
+ * ECDH private keys leave OpenSSL's objects only as raw bytes into qkey's locked memory; a
+ * hybrid ML-KEM key pair stays in its EVP_PKEY for the one handshake it serves.
  */
 #include <string.h>
 
@@ -35,7 +37,13 @@ int qkp_classical_export(QKP_PROV *prov, const QKP_VARIANT *v, EVP_PKEY *pkey, u
     BIGNUM *bn = NULL;
     int ok = 0;
 
-    if (v->curve == NULL) {
+    if (v->kem) {
+        if (priv != NULL || (pub != NULL && (!EVP_PKEY_get_octet_string_param(
+                                                 pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub,
+                                                 v->pub_len, &n) ||
+                                             n != v->pub_len)))
+            goto done;
+    } else if (v->curve == NULL) {
         n = v->pub_len;
         if (pub != NULL && (!EVP_PKEY_get_raw_public_key(pkey, pub, &n) || n != v->pub_len))
             goto done;
@@ -156,6 +164,72 @@ int qkp_classical_derive(QKP_PROV *prov, const QKP_VARIANT *v, EVP_PKEY *mine, E
         qks_wipe(out, v->secret_len);
         QKP_RAISE(prov, QKP_R_BAD_CLASSICAL,
                   "%s key agreement failed (low-order or invalid peer key)", v->alg);
+    }
+    return ok;
+}
+
+int qkp_variant_available(QKP_PROV *prov, const QKP_VARIANT *v)
+{
+    int a = atomic_load(&prov->available[v->id]);
+
+    if (a == 0) {
+        EVP_KEM *kem = NULL;
+        EVP_KEYMGMT *km = NULL;
+
+        if (!v->kem) {
+            a = 1;
+        } else {
+            ERR_set_mark();
+            kem = EVP_KEM_fetch(prov->libctx, v->classical, NULL);
+            km = EVP_KEYMGMT_fetch(prov->libctx, v->classical, NULL);
+            ERR_pop_to_mark();
+            a = kem != NULL && km != NULL ? 1 : 2;
+            EVP_KEM_free(kem);
+            EVP_KEYMGMT_free(km);
+        }
+        atomic_store(&prov->available[v->id], a);
+    }
+    return a == 1;
+}
+
+int qkp_classical_encap(QKP_PROV *prov, const QKP_VARIANT *v, EVP_PKEY *peer, unsigned char *ct,
+                        unsigned char *out)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(prov->libctx, peer, NULL);
+    size_t ctlen = v->ct_len, n = v->secret_len;
+    int ok;
+
+    ERR_set_mark();
+    ok = ctx != NULL && EVP_PKEY_encapsulate_init(ctx, NULL) > 0 &&
+         EVP_PKEY_encapsulate(ctx, ct, &ctlen, out, &n) > 0 && ctlen == v->ct_len &&
+         n == v->secret_len;
+    ERR_pop_to_mark();
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok) {
+        qks_wipe(out, v->secret_len);
+        QKP_RAISE(prov, QKP_R_BAD_CLASSICAL, "%s encapsulation to the client's key failed",
+                  v->classical);
+    }
+    return ok;
+}
+
+int qkp_classical_decap(QKP_PROV *prov, const QKP_VARIANT *v, EVP_PKEY *mine,
+                        const unsigned char *ct, size_t ct_len, unsigned char *out)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(prov->libctx, mine, NULL);
+    size_t n = v->secret_len;
+    int ok;
+
+    ERR_set_mark();
+    ok = ctx != NULL && ct_len == v->ct_len && EVP_PKEY_decapsulate_init(ctx, NULL) > 0 &&
+         EVP_PKEY_decapsulate(ctx, out, &n, ct, ct_len) > 0 && n == v->secret_len;
+    ERR_pop_to_mark();
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok) {
+        qks_wipe(out, v->secret_len);
+        QKP_RAISE(prov, QKP_R_BAD_CLASSICAL,
+                  "%s decapsulation failed (the server's key share part is not valid)",
+                  v->classical);
     }
     return ok;
 }

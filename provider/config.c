@@ -46,6 +46,9 @@ const char *const qkp_config_keys[] = {"config",
                                        "tls.codepoint.x448_qkd",
                                        "tls.codepoint.secp256r1_qkd",
                                        "tls.codepoint.secp384r1_qkd",
+                                       "tls.codepoint.x25519mlkem768_qkd",
+                                       "tls.codepoint.secp256r1mlkem768_qkd",
+                                       "tls.codepoint.secp384r1mlkem1024_qkd",
                                        NULL};
 
 /* Parse a code point override: 0xFE00..0xFEFF (the TLS private-use range). */

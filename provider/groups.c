@@ -2,7 +2,8 @@
  * qkey provider: the TLS-GROUP capability. libssl 3.0 asks every provider for it when an
  * SSL_CTX is created and adds each group it can fetch a key manager for; the names then work in
  * `Groups =` / `-groups` lines. QKD groups are TLS 1.3 KEM groups, never DTLS, with code points
- * from the private-use range (config: tls.codepoint.<group>). Without a QKD driver the provider
+ * from the private-use range (config: tls.codepoint.<group>). The ML-KEM + QKD groups are offered
+ * only where the running libcrypto offers the hybrid ML-KEM KEM by name. Without a QKD driver the provider
  * offers no group (a Groups line naming one is then dropped by libssl, see docs/provider.md).
  */
 #include <string.h>
@@ -28,6 +29,8 @@ static int tls_groups(QKP_PROV *prov, OSSL_CALLBACK *cb, void *arg)
         unsigned int id = prov->codepoint[i];
         unsigned int secbits = (unsigned)group_security_bits(prov, v);
         unsigned int is_kem = 1;
+        if (!qkp_variant_available(prov, v))
+            continue; /* e.g. X25519MLKEM768-QKD on a libcrypto without ML-KEM (3.0) */
         int min_tls = TLS1_3_VERSION, max_tls = 0, min_dtls = -1, max_dtls = -1;
         OSSL_PARAM p[] = {
             OSSL_PARAM_construct_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME, (char *)v->group, 0),

@@ -23,7 +23,11 @@ typedef enum {
     QKP_X448 = 2,   /* X448 + QKD */
     QKP_P256 = 3,   /* ECDH P-256 + QKD */
     QKP_P384 = 4,   /* ECDH P-384 + QKD */
-    QKP_NVARIANTS = 5
+    /* OpenSSL's hybrid ML-KEM KEMs (3.5, or any provider offering them by name) + QKD */
+    QKP_X25519MLKEM768 = 5,
+    QKP_P256MLKEM768 = 6,
+    QKP_P384MLKEM1024 = 7,
+    QKP_NVARIANTS = 8
 } QKP_VARIANT_ID;
 
 typedef struct {
@@ -37,6 +41,9 @@ typedef struct {
     size_t secret_len;     /* classical shared secret bytes */
     int classical_bits;    /* security bits of the classical part */
     uint16_t codepoint;    /* default TLS code point */
+    int kem;               /* the classical part is a KEM fetched by name (EVP_PKEY_encapsulate):
+                            * pub_len is its encapsulation key, ct_len its ciphertext */
+    size_t ct_len;         /* the classical part's bytes in the ciphertext */
 } QKP_VARIANT;
 
 extern const QKP_VARIANT qkp_variants[QKP_NVARIANTS];
@@ -51,9 +58,14 @@ typedef struct qkp_prov_st {
     int has_qkd;
     char config_error[512]; /* why the key source could not be opened, "" if it was */
     uint16_t codepoint[QKP_NVARIANTS];
+    atomic_int available[QKP_NVARIANTS]; /* 0 unknown, 1 yes, 2 no (qkp_variant_available) */
     atomic_uint_fast64_t seed_calls;    /* successful QRNG get_seed calls */
     atomic_uint_fast64_t seed_failures; /* failed QRNG get_seed / generate calls */
 } QKP_PROV;
+
+/* Does the running libcrypto (any loaded provider) offer the variant's classical part? The
+ * ECDH ones always; the ML-KEM hybrids when a provider supplies them (OpenSSL >= 3.5). */
+int qkp_variant_available(QKP_PROV *prov, const QKP_VARIANT *v);
 
 /* ---- errors (errors.c) ----------------------------------------------------------------- */
 enum {
@@ -108,7 +120,7 @@ int qkp_config_build(const char *const *keys, const char *const *values, size_t 
 
 /* ---- KEM wire format (kemwire.c): see docs/kem-wire-format.md -------------------------- */
 #define QKP_WIRE_VERSION  1
-#define QKP_CLASSICAL_MAX 97 /* P-384 uncompressed point */
+#define QKP_CLASSICAL_MAX 1665 /* SecP384r1MLKEM1024: P-384 point + ML-KEM-1024 key/ct */
 #define QKP_PUB_MAX       (2 + 2 + QKP_CLASSICAL_MAX + 1 + QKS_SAE_ID_MAX)
 #define QKP_CT_MAX        (2 + 2 + QKP_CLASSICAL_MAX + 1 + QKS_SAE_ID_MAX + 1 + QKS_KEY_ID_MAX)
 
@@ -145,6 +157,13 @@ EVP_PKEY *qkp_classical_load_priv(QKP_PROV *prov, const QKP_VARIANT *v, const un
 /* ECDH/X25519/X448 into out (secret_len bytes). */
 int qkp_classical_derive(QKP_PROV *prov, const QKP_VARIANT *v, EVP_PKEY *mine, EVP_PKEY *peer,
                          unsigned char *out);
+/* KEM variants: encapsulate to the peer's key (ct: ct_len bytes, out: secret_len bytes), and
+ * decapsulate with our own key. A corrupted ML-KEM ciphertext decapsulates to a different
+ * secret (implicit rejection), so the handshake fails at Finished. */
+int qkp_classical_encap(QKP_PROV *prov, const QKP_VARIANT *v, EVP_PKEY *peer, unsigned char *ct,
+                        unsigned char *out);
+int qkp_classical_decap(QKP_PROV *prov, const QKP_VARIANT *v, EVP_PKEY *mine,
+                        const unsigned char *ct, size_t ct_len, unsigned char *out);
 
 /* ---- key object (keymgmt.c) ------------------------------------------------------------ */
 typedef struct qkp_key_st {
@@ -154,6 +173,8 @@ typedef struct qkp_key_st {
     unsigned char pub[QKP_CLASSICAL_MAX]; /* classical public key */
     unsigned char *priv;                  /* classical private key, qks_secure_alloc */
     EVP_PKEY *peer;                       /* the classical public as an EVP_PKEY (peer keys) */
+    EVP_PKEY *own; /* KEM variants: our key pair. OpenSSL 3 cannot export a hybrid ML-KEM private
+                    * key to raw bytes portably, so it stays in OpenSSL's object (one handshake). */
     char sae_id[QKS_SAE_ID_MAX + 1];      /* the key owner's SAE ID */
 } QKP_KEY;
 
@@ -172,5 +193,8 @@ extern const OSSL_DISPATCH qkp_x25519_keymgmt_functions[];
 extern const OSSL_DISPATCH qkp_x448_keymgmt_functions[];
 extern const OSSL_DISPATCH qkp_p256_keymgmt_functions[];
 extern const OSSL_DISPATCH qkp_p384_keymgmt_functions[];
+extern const OSSL_DISPATCH qkp_x25519mlkem768_keymgmt_functions[];
+extern const OSSL_DISPATCH qkp_p256mlkem768_keymgmt_functions[];
+extern const OSSL_DISPATCH qkp_p384mlkem1024_keymgmt_functions[];
 
 #endif /* QKEY_PROVIDER_INTERNAL_H */

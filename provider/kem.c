@@ -40,7 +40,7 @@ size_t qkp_kem_secret_len(const QKP_PROV *prov, const QKP_VARIANT *v)
 
 size_t qkp_kem_ct_max(const QKP_VARIANT *v)
 {
-    return 2 + 2 + v->pub_len + 1 + QKS_SAE_ID_MAX + 1 + QKS_KEY_ID_MAX;
+    return 2 + 2 + v->ct_len + 1 + QKS_SAE_ID_MAX + 1 + QKS_KEY_ID_MAX;
 }
 
 static void *kem_newctx(void *provctx)
@@ -154,10 +154,14 @@ static int encapsulate(void *vctx, unsigned char *out, size_t *outlen, unsigned 
             QKP_RAISE(ctx->prov, QKP_R_INTERNAL, "cannot allocate locked memory");
             goto done;
         }
-        if ((eph = qkp_classical_keygen(ctx->prov, v)) == NULL ||
-            !qkp_classical_export(ctx->prov, v, eph, eph_pub, NULL) ||
-            !qkp_classical_derive(ctx->prov, v, eph, peer->peer, classical))
+        if (v->kem) { /* ML-KEM hybrid: OpenSSL's encapsulation to the client's key */
+            if (!qkp_classical_encap(ctx->prov, v, peer->peer, eph_pub, classical))
+                goto done;
+        } else if ((eph = qkp_classical_keygen(ctx->prov, v)) == NULL ||
+                   !qkp_classical_export(ctx->prov, v, eph, eph_pub, NULL) ||
+                   !qkp_classical_derive(ctx->prov, v, eph, peer->peer, classical)) {
             goto done;
+        }
     }
     if ((rv = qks_key_new(ctx->prov->qks, peer->sae_id, &qk)) != QKS_OK) {
         char what[160];
@@ -168,8 +172,8 @@ static int encapsulate(void *vctx, unsigned char *out, size_t *outlen, unsigned 
     }
     memset(&w, 0, sizeof(w));
     w.variant = v->id;
-    w.classical = v->pub_len > 0 ? eph_pub : NULL;
-    w.classical_len = v->pub_len;
+    w.classical = v->ct_len > 0 ? eph_pub : NULL;
+    w.classical_len = v->ct_len;
     snprintf(w.sae_id, sizeof(w.sae_id), "%s", sae);
     snprintf(w.key_id, sizeof(w.key_id), "%s", qk->key_id);
     if ((n = qkp_wire_encode_ct(&w, out, *outlen)) == 0) {
@@ -233,10 +237,17 @@ static int decapsulate(void *vctx, unsigned char *out, size_t *outlen, const uns
             QKP_RAISE(ctx->prov, QKP_R_INTERNAL, "cannot allocate locked memory");
             goto done;
         }
-        if ((server = qkp_classical_load_pub(ctx->prov, v, w.classical, w.classical_len)) == NULL ||
-            (mine = qkp_classical_load_priv(ctx->prov, v, key->priv, key->pub)) == NULL ||
-            !qkp_classical_derive(ctx->prov, v, mine, server, classical))
+        if (v->kem) {
+            if (key->own == NULL ||
+                !qkp_classical_decap(ctx->prov, v, key->own, w.classical, w.classical_len,
+                                     classical))
+                goto done;
+        } else if ((server = qkp_classical_load_pub(ctx->prov, v, w.classical,
+                                                    w.classical_len)) == NULL ||
+                   (mine = qkp_classical_load_priv(ctx->prov, v, key->priv, key->pub)) == NULL ||
+                   !qkp_classical_derive(ctx->prov, v, mine, server, classical)) {
             goto done;
+        }
     }
     if ((rv = qks_key_get(ctx->prov->qks, w.sae_id, w.key_id, &qk)) != QKS_OK) {
         char what[200];

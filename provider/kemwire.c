@@ -15,13 +15,32 @@
 
 #include "internal.h"
 
+/* The one table of the KEM variants: names, sizes, code points. The ML-KEM hybrids' sizes are
+ * those of OpenSSL's X25519MLKEM768 (ML-KEM-768 then X25519), SecP256r1MLKEM768 and
+ * SecP384r1MLKEM1024 (point then ML-KEM): draft-ietf-tls-ecdhe-mlkem. */
+#define ECDH(i, a, g, c, cv, pub, priv, sec, bits, cp)                                              \
+    [i] = {.id = i, .alg = a, .group = g, .classical = c, .curve = cv, .pub_len = pub,             \
+           .priv_len = priv, .secret_len = sec, .classical_bits = bits, .codepoint = cp,          \
+           .ct_len = pub}
+#define MLKEM(i, a, g, c, pub, ct, sec, bits, cp)                                                  \
+    [i] = {.id = i, .alg = a, .group = g, .classical = c, .pub_len = pub, .secret_len = sec,       \
+           .classical_bits = bits, .codepoint = cp, .kem = 1, .ct_len = ct}
 const QKP_VARIANT qkp_variants[QKP_NVARIANTS] = {
-    {QKP_QKD, "QKD", "qkd", NULL, NULL, 0, 0, 0, 0, 0xFEA0},
-    {QKP_X25519, "X25519-QKD", "x25519_qkd", "X25519", NULL, 32, 32, 32, 128, 0xFEA1},
-    {QKP_X448, "X448-QKD", "x448_qkd", "X448", NULL, 56, 56, 56, 224, 0xFEA2},
-    {QKP_P256, "P-256-QKD", "secp256r1_qkd", "EC", "P-256", 65, 32, 32, 128, 0xFEA3},
-    {QKP_P384, "P-384-QKD", "secp384r1_qkd", "EC", "P-384", 97, 48, 48, 192, 0xFEA4},
+    [QKP_QKD] = {.id = QKP_QKD, .alg = "QKD", .group = "qkd", .codepoint = 0xFEA0},
+    ECDH(QKP_X25519, "X25519-QKD", "x25519_qkd", "X25519", NULL, 32, 32, 32, 128, 0xFEA1),
+    ECDH(QKP_X448, "X448-QKD", "x448_qkd", "X448", NULL, 56, 56, 56, 224, 0xFEA2),
+    ECDH(QKP_P256, "P-256-QKD", "secp256r1_qkd", "EC", "P-256", 65, 32, 32, 128, 0xFEA3),
+    ECDH(QKP_P384, "P-384-QKD", "secp384r1_qkd", "EC", "P-384", 97, 48, 48, 192, 0xFEA4),
+    MLKEM(QKP_X25519MLKEM768, "X25519MLKEM768-QKD", "x25519mlkem768_qkd", "X25519MLKEM768",
+          1216, 1120, 64, 192, 0xFEA5),
+    MLKEM(QKP_P256MLKEM768, "SecP256r1MLKEM768-QKD", "secp256r1mlkem768_qkd",
+          "SecP256r1MLKEM768", 1249, 1153, 64, 192, 0xFEA6),
+    MLKEM(QKP_P384MLKEM1024, "SecP384r1MLKEM1024-QKD", "secp384r1mlkem1024_qkd",
+          "SecP384r1MLKEM1024", 1665, 1665, 80, 256, 0xFEA7),
 };
+_Static_assert(sizeof(qkp_variants) / sizeof(qkp_variants[0]) == QKP_NVARIANTS,
+               "one entry per variant");
+_Static_assert(1665 <= QKP_CLASSICAL_MAX, "QKP_CLASSICAL_MAX holds the largest classical part");
 
 const QKP_VARIANT *qkp_variant_by_name(const char *name)
 {
@@ -47,14 +66,15 @@ static int put_field8(unsigned char **p, const unsigned char *end, const char *s
     return 1;
 }
 
-static int put_head(unsigned char **p, const unsigned char *end, const QKP_WIRE *w)
+static int put_head(unsigned char **p, const unsigned char *end, const QKP_WIRE *w, int ct)
 {
     const QKP_VARIANT *v;
 
     if ((unsigned)w->variant >= QKP_NVARIANTS)
         return 0;
     v = &qkp_variants[w->variant];
-    if (w->classical_len != v->pub_len || (size_t)(end - *p) < 4 + w->classical_len)
+    if (w->classical_len != (ct ? v->ct_len : v->pub_len) ||
+        (size_t)(end - *p) < 4 + w->classical_len)
         return 0;
     *(*p)++ = QKP_WIRE_VERSION;
     *(*p)++ = (unsigned char)w->variant;
@@ -70,7 +90,8 @@ size_t qkp_wire_encode_pub(const QKP_WIRE *w, unsigned char *out, size_t out_len
 {
     unsigned char *p = out, *end = out + out_len;
 
-    if (!qks_valid_sae_id(w->sae_id) || !put_head(&p, end, w) || !put_field8(&p, end, w->sae_id))
+    if (!qks_valid_sae_id(w->sae_id) || !put_head(&p, end, w, 0) ||
+        !put_field8(&p, end, w->sae_id))
         return 0;
     return (size_t)(p - out);
 }
@@ -79,7 +100,7 @@ size_t qkp_wire_encode_ct(const QKP_WIRE *w, unsigned char *out, size_t out_len)
 {
     unsigned char *p = out, *end = out + out_len;
 
-    if (!qks_valid_sae_id(w->sae_id) || !qks_valid_key_id(w->key_id) || !put_head(&p, end, w) ||
+    if (!qks_valid_sae_id(w->sae_id) || !qks_valid_key_id(w->key_id) || !put_head(&p, end, w, 1) ||
         !put_field8(&p, end, w->sae_id) || !put_field8(&p, end, w->key_id))
         return 0;
     return (size_t)(p - out);
@@ -113,10 +134,11 @@ static size_t left(const READER *r)
     return (size_t)(r->end - r->p);
 }
 
-static int get_head(READER *r, QKP_VARIANT_ID expect, QKP_WIRE *w)
+static int get_head(READER *r, QKP_VARIANT_ID expect, QKP_WIRE *w, int ct)
 {
     size_t n;
     const QKP_VARIANT *v = &qkp_variants[expect];
+    size_t want = ct ? v->ct_len : v->pub_len;
 
     if (left(r) < 4)
         return fail(r, "truncated header (%zu of 4 bytes)", left(r));
@@ -126,8 +148,8 @@ static int get_head(READER *r, QKP_VARIANT_ID expect, QKP_WIRE *w)
         return fail(r, "variant %u (%s expected %u)", r->p[1], v->alg, (unsigned)expect);
     n = ((size_t)r->p[2] << 8) | r->p[3];
     r->p += 4;
-    if (n != v->pub_len)
-        return fail(r, "classical part of %zu bytes, %s needs %zu", n, v->alg, v->pub_len);
+    if (n != want)
+        return fail(r, "classical part of %zu bytes, %s needs %zu", n, v->alg, want);
     if (left(r) < n)
         return fail(r, "classical part truncated (%zu of %zu bytes)", left(r), n);
     w->variant = expect;
@@ -172,7 +194,7 @@ int qkp_wire_decode_pub(const unsigned char *in, size_t len, QKP_VARIANT_ID expe
     memset(w, 0, sizeof(*w));
     if (in == NULL || (unsigned)expect >= QKP_NVARIANTS)
         return fail(&r, "no data");
-    if (!get_head(&r, expect, w) || !get_field8(&r, w->sae_id, QKS_SAE_ID_MAX, "SAE ID") ||
+    if (!get_head(&r, expect, w, 0) || !get_field8(&r, w->sae_id, QKS_SAE_ID_MAX, "SAE ID") ||
         !check_end(&r))
         return 0;
     if (!qks_valid_sae_id(w->sae_id))
@@ -188,7 +210,7 @@ int qkp_wire_decode_ct(const unsigned char *in, size_t len, QKP_VARIANT_ID expec
     memset(w, 0, sizeof(*w));
     if (in == NULL || (unsigned)expect >= QKP_NVARIANTS)
         return fail(&r, "no data");
-    if (!get_head(&r, expect, w) || !get_field8(&r, w->sae_id, QKS_SAE_ID_MAX, "SAE ID") ||
+    if (!get_head(&r, expect, w, 1) || !get_field8(&r, w->sae_id, QKS_SAE_ID_MAX, "SAE ID") ||
         !get_field8(&r, w->key_id, QKS_KEY_ID_MAX, "key ID") || !check_end(&r))
         return 0;
     if (!qks_valid_sae_id(w->sae_id))

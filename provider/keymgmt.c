@@ -64,6 +64,7 @@ static void key_free(void *vkey)
     if (key->priv != NULL)
         qks_secure_free(key->priv, key->v->priv_len);
     EVP_PKEY_free(key->peer);
+    EVP_PKEY_free(key->own);
     OPENSSL_free(key);
 }
 
@@ -165,7 +166,16 @@ static void *gen(void *vg, OSSL_CALLBACK *cb, void *cbarg)
         goto err;
     }
     snprintf(key->sae_id, sizeof(key->sae_id), "%s", sae);
-    if (g->v->classical != NULL) {
+    if (g->v->kem) { /* ML-KEM hybrid: the key pair stays in OpenSSL's object */
+        if (!qkp_variant_available(g->prov, g->v)) {
+            QKP_RAISE(g->prov, QKP_R_BAD_GROUP, "%s needs %s, which this libcrypto does not offer",
+                      g->v->alg, g->v->classical);
+            goto err;
+        }
+        if ((key->own = qkp_classical_keygen(g->prov, g->v)) == NULL ||
+            !qkp_classical_export(g->prov, g->v, key->own, key->pub, NULL))
+            goto err;
+    } else if (g->v->classical != NULL) {
         if ((key->priv = qks_secure_alloc(g->v->priv_len)) == NULL) {
             QKP_RAISE(g->prov, QKP_R_INTERNAL, "cannot allocate locked memory");
             goto err;
@@ -362,6 +372,11 @@ static void *dup(const void *vsrc, int selection)
                 goto err;
             memcpy(key->priv, src->priv, src->v->priv_len);
         }
+        if (src->own != NULL) {
+            if (!EVP_PKEY_up_ref(src->own))
+                goto err;
+            key->own = src->own;
+        }
         key->has_priv = 1;
     }
     return key;
@@ -406,3 +421,6 @@ QKP_KEYMGMT_TABLE(x25519, QKP_X25519);
 QKP_KEYMGMT_TABLE(x448, QKP_X448);
 QKP_KEYMGMT_TABLE(p256, QKP_P256);
 QKP_KEYMGMT_TABLE(p384, QKP_P384);
+QKP_KEYMGMT_TABLE(x25519mlkem768, QKP_X25519MLKEM768);
+QKP_KEYMGMT_TABLE(p256mlkem768, QKP_P256MLKEM768);
+QKP_KEYMGMT_TABLE(p384mlkem1024, QKP_P384MLKEM1024);

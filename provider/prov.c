@@ -49,6 +49,9 @@ static const OSSL_ALGORITHM qkp_kems[] = {
     {"X448-QKD", "provider=qkey", qkp_kem_functions, "X448 + QKD hybrid KEM"},
     {"P-256-QKD", "provider=qkey", qkp_kem_functions, "ECDH P-256 + QKD hybrid KEM"},
     {"P-384-QKD", "provider=qkey", qkp_kem_functions, "ECDH P-384 + QKD hybrid KEM"},
+    {"X25519MLKEM768-QKD", "provider=qkey", qkp_kem_functions, "X25519MLKEM768 + QKD KEM"},
+    {"SecP256r1MLKEM768-QKD", "provider=qkey", qkp_kem_functions, "SecP256r1MLKEM768 + QKD KEM"},
+    {"SecP384r1MLKEM1024-QKD", "provider=qkey", qkp_kem_functions, "SecP384r1MLKEM1024 + QKD KEM"},
     {NULL, NULL, NULL, NULL}};
 
 static const OSSL_ALGORITHM qkp_keymgmts[] = {
@@ -57,6 +60,12 @@ static const OSSL_ALGORITHM qkp_keymgmts[] = {
     {"X448-QKD", "provider=qkey", qkp_x448_keymgmt_functions, "X448 + QKD KEM keys"},
     {"P-256-QKD", "provider=qkey", qkp_p256_keymgmt_functions, "P-256 + QKD KEM keys"},
     {"P-384-QKD", "provider=qkey", qkp_p384_keymgmt_functions, "P-384 + QKD KEM keys"},
+    {"X25519MLKEM768-QKD", "provider=qkey", qkp_x25519mlkem768_keymgmt_functions,
+     "X25519MLKEM768 + QKD KEM keys (where libcrypto offers X25519MLKEM768)"},
+    {"SecP256r1MLKEM768-QKD", "provider=qkey", qkp_p256mlkem768_keymgmt_functions,
+     "SecP256r1MLKEM768 + QKD KEM keys"},
+    {"SecP384r1MLKEM1024-QKD", "provider=qkey", qkp_p384mlkem1024_keymgmt_functions,
+     "SecP384r1MLKEM1024 + QKD KEM keys"},
     {NULL, NULL, NULL, NULL}};
 
 static const OSSL_ALGORITHM *qkp_query(void *provctx, int operation_id, int *no_cache)
