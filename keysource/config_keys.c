@@ -50,6 +50,7 @@ static const QKS_CONFIG_KEY known_keys[] = {
     {"token.max_login_attempts", 0},
     /* [tls] */
     {"tls.codepoint.", 1},
+    {"tls.allow_pq_downgrade", 0}, /* read by `qkey status` (docs/config.md) */
     {NULL, 0},
 };
 

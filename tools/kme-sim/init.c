@@ -32,6 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "kmesim.h"
+#include "pq_groups.h"
 #include "safedir.h"
 
 enum cert_kind { CERT_CA, CERT_SERVER, CERT_CLIENT };
@@ -241,17 +242,17 @@ static int write_client_files(const char *dir, const KMESIM_CONFIG *cfg, int i, 
             "qkd.peers = %s\n"
             "qkd.timeout_ms = 3000\n"
             "rng.source = sim\n"
-            "\n# TLS 1.3 offers the hybrid QKD group first, classical X25519 as the fallback.\n"
+            "\n# TLS 1.3 offers the QKD groups first, never fewer post-quantum groups than OpenSSL's defaults.\n"
             "[ssl_sect]\n"
             "system_default = tls_sect\n"
             "\n[tls_sect]\n"
-            "Groups = x25519_qkd:x25519\n"
+            "Groups = %s\n"
             "\n# OpenSSL's DRBG chain seeds from the quantum RNG pipeline (fails closed).\n"
             "[random_sect]\n"
             "seed = QRNG\n"
             "seed_properties = provider=qkey\n",
             cfg->sae_id[i], cfg->kme_id[i], dir, side, module, cfg->sae_id[i], cfg->port[i], dir,
-            dir, side, dir, side, cfg->sae_id[1 - i]);
+            dir, side, dir, side, cfg->sae_id[1 - i], qkt_default_groups());
     ok = fclose(f) == 0;
     return ok ? 0 : -1;
 }

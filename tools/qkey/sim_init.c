@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "qkey_cli.h"
+#include "pq_groups.h"
 #include "safedir.h"
 
 #define LINK_MODE 0700 /* see docs/config.md "Simulated link": owner only */
@@ -97,18 +98,19 @@ static void write_cnf(FILE *f, const SIM_SIDE *s, const char *dir, const char *m
             "qkd.peers = %s\n"
             "rng.source = sim\n"
             "\n"
-            "# TLS 1.3 offers the hybrid QKD group first, classical X25519 as the fallback.\n"
+            "# TLS 1.3 offers the QKD groups first, never fewer post-quantum groups than OpenSSL's defaults.\n"
             "[ssl_sect]\n"
             "system_default = tls_sect\n"
             "\n"
             "[tls_sect]\n"
-            "Groups = x25519_qkd:x25519\n"
+            "Groups = %s\n"
             "\n"
             "# OpenSSL's DRBG chain seeds from the quantum RNG pipeline (fails closed).\n"
             "[random_sect]\n"
             "seed = QRNG\n"
             "seed_properties = provider=qkey\n",
-            s->sae_id, dir, dir, s->tag, dir, s->tag, module, s->sae_id, dir, s->peer);
+            s->sae_id, dir, dir, s->tag, dir, s->tag, module, s->sae_id, dir, s->peer,
+            qkt_default_groups());
 }
 
 static void write_conf(FILE *f, const SIM_SIDE *s, const char *dir)

@@ -101,6 +101,11 @@ static json_t *ossl_json(const QKEY_OSSL_REPORT *r, int ok)
     json_object_set_new(g, "downgrade", json_boolean(r->groups_dropped != NULL));
     if (r->groups_error[0])
         json_object_set_new(g, "error", json_string(r->groups_error));
+    json_object_set_new(g, "pq_offered", str_or_null(r->pq_offered));
+    json_object_set_new(g, "pq_default", str_or_null(r->pq_default));
+    json_object_set_new(g, "pq_downgrade", json_boolean(r->pq_downgrade));
+    json_object_set_new(g, "pq_downgrade_allowed", json_boolean(r->pq_allowed));
+    json_object_set_new(g, "mlkem_qkd_absent", str_or_null(r->mlkem_qkd_absent[0] ? r->mlkem_qkd_absent : NULL));
     json_object_set_new(o, "groups", g);
     json_object_set_new(o, "ok", json_boolean(ok));
     return o;
@@ -144,6 +149,19 @@ static void ossl_print(const QKEY_OSSL_REPORT *r)
     if (r->groups_dropped)
         printf("  DOWNGRADE: %s configured but not offered%s\n", r->groups_dropped,
                r->provider_loaded ? "" : " (provider qkey is not loaded)");
+    printf("  post-quantum:      %s offered; with no configuration this OpenSSL offers %s\n",
+           r->pq_offered ? r->pq_offered : "none", r->pq_default ? r->pq_default : "none");
+    if (r->pq_downgrade)
+        printf("  %s: this configuration offers fewer post-quantum groups than OpenSSL's own "
+               "defaults (%s)%s\n",
+               r->pq_allowed ? "PQ downgrade (allowed by tls.allow_pq_downgrade)"
+                             : "POST-QUANTUM DOWNGRADE",
+               r->pq_default ? r->pq_default : "none",
+               r->pq_allowed ? "" : "; put x25519mlkem768_qkd and X25519MLKEM768 in Groups, or "
+                                    "set tls.allow_pq_downgrade = yes in the qkey section if "
+                                    "deliberate");
+    if (r->mlkem_qkd_absent[0])
+        printf("  ML-KEM + QKD groups: absent: %s\n", r->mlkem_qkd_absent);
 }
 
 int qkey_cmd_status(const QKEY_OPTS *gopts, int argc, char **argv)
@@ -179,7 +197,7 @@ int qkey_cmd_status(const QKEY_OPTS *gopts, int argc, char **argv)
         int ok;
         qkey_ossl_check(cnf, &rep);
         ok = rep.loaded && rep.provider_loaded && !rep.provider_error[0] && rep.qrng_in_chain &&
-             !rep.groups_dropped && !rep.groups_error[0];
+             !rep.groups_dropped && !rep.groups_error[0] && (!rep.pq_downgrade || rep.pq_allowed);
         if (!rep.loaded)
             ret = QKEY_EXIT_FAIL;
         else if (!ok && ret == QKEY_EXIT_OK)
@@ -201,8 +219,9 @@ int qkey_cmd_status(const QKEY_OPTS *gopts, int argc, char **argv)
             }
             ossl_print(&rep);
             if (ret == QKEY_EXIT_OK)
-                printf("result: OK: OpenSSL with this config loads qkey, seeds from QRNG and "
-                       "offers every configured group\n");
+                printf("result: OK: OpenSSL with this config loads qkey, seeds from QRNG, "
+                       "offers every configured group and no fewer post-quantum groups than "
+                       "its defaults\n");
             else {
                 fflush(stdout);
                 fprintf(stderr, "qkey status: %s is not what it claims: see above\n", cnf);

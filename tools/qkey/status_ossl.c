@@ -8,7 +8,9 @@
  *      grew (the counter is a provider-level gettable parameter, docs/provider.md);
  *   3. are the configured TLS groups really offered? OpenSSL 3.0 drops a Groups line naming a
  *      group whose provider is missing, silently; we build a ClientHello in that context over
- *      a memory BIO and read its supported_groups.
+ *      a memory BIO and read its supported_groups;
+ *   4. does it keep the post-quantum protection OpenSSL gives with no configuration (3.5 offers
+ *      X25519MLKEM768)? A ClientHello of a fresh, unconfigured context is the baseline.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -169,36 +171,92 @@ static int list_add(char **list, const char *name, size_t len)
     return list_add_sep(list, name, len, ':');
 }
 
-/* Build a ClientHello in lc (system_default applied by SSL_CTX_new_ex) and list its groups. */
+/* Build a ClientHello in lc (system_default applied by SSL_CTX_new_ex): the group table of
+ * lc's providers, and *ids / *count point at the offered code points inside *ssl's output.
+ * 0 with a reason in err. */
+static int client_offer(OSSL_LIB_CTX *lc, GROUP_TABLE *table, SSL **ssl, const unsigned char **ids,
+                        size_t *count, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = NULL;
+    BIO *rbio = NULL, *wbio = NULL;
+    char *data;
+    long dlen;
+    int ok = 0;
+
+    *ssl = NULL;
+    OSSL_PROVIDER_do_all(lc, group_prov_cb, table);
+    ctx = SSL_CTX_new_ex(lc, NULL, TLS_client_method());
+    if (ctx == NULL || (*ssl = SSL_new(ctx)) == NULL || (rbio = BIO_new(BIO_s_mem())) == NULL ||
+        (wbio = BIO_new(BIO_s_mem())) == NULL) {
+        ossl_error(err, errlen);
+        goto done;
+    }
+    SSL_set_bio(*ssl, rbio, wbio);
+    rbio = wbio = NULL;
+    SSL_set_connect_state(*ssl);
+    (void)SSL_do_handshake(*ssl); /* stops wanting the ServerHello; the ClientHello is out */
+    ERR_clear_error();
+    dlen = BIO_get_mem_data(SSL_get_wbio(*ssl), &data);
+    if (dlen <= 0 || !qkey_hello_groups((unsigned char *)data, (size_t)dlen, ids, count)) {
+        snprintf(err, errlen, "could not build a ClientHello in this configuration");
+        goto done;
+    }
+    ok = 1;
+done:
+    BIO_free(rbio);
+    BIO_free(wbio);
+    SSL_CTX_free(ctx); /* the SSL keeps its own reference */
+    return ok;
+}
+
+static int is_pq(const char *name)
+{
+    return strcasestr(name, "mlkem") != NULL;
+}
+
+/* The post-quantum groups among the offered ones, ':'-joined (NULL if none). */
+static int pq_names(const GROUP_TABLE *t, const unsigned char *ids, size_t count, char **out)
+{
+    char nbuf[16];
+
+    for (size_t i = 0; i < count; i++) {
+        const char *n =
+            group_name(t, ((unsigned)ids[2 * i] << 8) | ids[2 * i + 1], nbuf, sizeof(nbuf));
+        if (is_pq(n) && !list_add(out, n, strlen(n)))
+            return 0;
+    }
+    return 1;
+}
+
+/* What this OpenSSL offers with no configuration at all: its own defaults. */
+static void default_pq(QKEY_OSSL_REPORT *rep)
+{
+    OSSL_LIB_CTX *lc = OSSL_LIB_CTX_new(); /* no config file: the default provider only */
+    GROUP_TABLE table = {NULL, 0, 0};
+    const unsigned char *ids;
+    size_t count;
+    SSL *ssl = NULL;
+    char err[256];
+
+    if (lc != NULL && client_offer(lc, &table, &ssl, &ids, &count, err, sizeof(err)))
+        (void)pq_names(&table, ids, count, &rep->pq_default);
+    SSL_free(ssl);
+    free(table.v);
+    OSSL_LIB_CTX_free(lc);
+    ERR_clear_error();
+}
+
 static void check_groups(OSSL_LIB_CTX *lc, QKEY_OSSL_REPORT *rep)
 {
     GROUP_TABLE table = {NULL, 0, 0};
-    SSL_CTX *ctx = NULL;
     SSL *ssl = NULL;
-    BIO *rbio = NULL, *wbio = NULL;
     const unsigned char *ids;
-    char *data, nbuf[16];
-    long dlen;
+    char nbuf[16];
     size_t count;
 
-    OSSL_PROVIDER_do_all(lc, group_prov_cb, &table);
-    ctx = SSL_CTX_new_ex(lc, NULL, TLS_client_method());
-    if (ctx == NULL || (ssl = SSL_new(ctx)) == NULL || (rbio = BIO_new(BIO_s_mem())) == NULL ||
-        (wbio = BIO_new(BIO_s_mem())) == NULL) {
-        ossl_error(rep->groups_error, sizeof(rep->groups_error));
+    if (!client_offer(lc, &table, &ssl, &ids, &count, rep->groups_error,
+                      sizeof(rep->groups_error)))
         goto done;
-    }
-    SSL_set_bio(ssl, rbio, wbio);
-    rbio = wbio = NULL;
-    SSL_set_connect_state(ssl);
-    (void)SSL_do_handshake(ssl); /* stops wanting the ServerHello; the ClientHello is out */
-    ERR_clear_error();
-    dlen = BIO_get_mem_data(SSL_get_wbio(ssl), &data);
-    if (dlen <= 0 || !qkey_hello_groups((unsigned char *)data, (size_t)dlen, &ids, &count)) {
-        snprintf(rep->groups_error, sizeof(rep->groups_error),
-                 "could not build a ClientHello in this configuration");
-        goto done;
-    }
     for (size_t i = 0; i < count; i++) {
         const char *n =
             group_name(&table, ((unsigned)ids[2 * i] << 8) | ids[2 * i + 1], nbuf, sizeof(nbuf));
@@ -207,6 +265,22 @@ static void check_groups(OSSL_LIB_CTX *lc, QKEY_OSSL_REPORT *rep)
         if (!list_add(&rep->groups_offered, n, strlen(n)) ||
             !list_add_sep(&rep->groups_codepoints, cp, (size_t)cplen, ' '))
             goto done;
+    }
+    if (!pq_names(&table, ids, count, &rep->pq_offered))
+        goto done;
+    /* the ML-KEM + QKD groups exist only where this libcrypto has the hybrid ML-KEM KEMs */
+    {
+        EVP_KEM *kem = EVP_KEM_fetch(lc, "X25519MLKEM768", NULL);
+        unsigned id;
+        if (kem == NULL)
+            snprintf(rep->mlkem_qkd_absent, sizeof(rep->mlkem_qkd_absent),
+                     "%s offers no X25519MLKEM768 (OpenSSL 3.5 or a provider with ML-KEM needed)",
+                     OpenSSL_version(OPENSSL_VERSION));
+        else if (!group_id(&table, "x25519mlkem768_qkd", 18, &id))
+            snprintf(rep->mlkem_qkd_absent, sizeof(rep->mlkem_qkd_absent),
+                     "provider qkey offers no x25519mlkem768_qkd (not loaded, or no QKD driver)");
+        EVP_KEM_free(kem);
+        ERR_clear_error();
     }
     /* Every configured group must be among the offered ones. */
     for (const char *p = rep->groups_configured; p != NULL && *p != '\0';) {
@@ -228,11 +302,30 @@ static void check_groups(OSSL_LIB_CTX *lc, QKEY_OSSL_REPORT *rep)
         p += *p != '\0';
     }
 done:
-    BIO_free(rbio);
-    BIO_free(wbio);
     SSL_free(ssl);
-    SSL_CTX_free(ctx);
     free(table.v);
+}
+
+/* Fewer post-quantum groups than this OpenSSL offers unconfigured is a downgrade, unless the
+ * qkey section says tls.allow_pq_downgrade = yes. */
+static void check_pq(const char *path, QKEY_OSSL_REPORT *rep)
+{
+    QKS_CONFIG *cfg = qks_config_new();
+    size_t n_offered = 0, n_default = 0;
+    const char *v;
+    char err[256];
+
+    default_pq(rep);
+    for (const char *p = rep->pq_offered; p != NULL; p = strchr(p + 1, ':'))
+        n_offered++;
+    for (const char *p = rep->pq_default; p != NULL; p = strchr(p + 1, ':'))
+        n_default++;
+    if (cfg != NULL && qkey_cnf_keysource(path, cfg, err, sizeof(err)) &&
+        (v = qks_config_get(cfg, "tls.allow_pq_downgrade")) != NULL)
+        rep->pq_allowed = strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0 ||
+                          strcasecmp(v, "true") == 0;
+    qks_config_free(cfg);
+    rep->pq_downgrade = n_offered < n_default;
 }
 
 void qkey_ossl_check(const char *path, QKEY_OSSL_REPORT *rep)
@@ -279,6 +372,8 @@ void qkey_ossl_check(const char *path, QKEY_OSSL_REPORT *rep)
             rep->reseed_ok && rep->seed_counter_found && rep->seeds_after > rep->seeds_before;
     }
     check_groups(lc, rep);
+    if (!rep->groups_error[0])
+        check_pq(path, rep);
 done:
     ERR_clear_error();
     OSSL_LIB_CTX_free(lc);
@@ -291,5 +386,7 @@ void qkey_ossl_report_clear(QKEY_OSSL_REPORT *rep)
     free(rep->groups_offered);
     free(rep->groups_codepoints);
     free(rep->groups_dropped);
+    free(rep->pq_offered);
+    free(rep->pq_default);
     memset(rep, 0, sizeof(*rep));
 }

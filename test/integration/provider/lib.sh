@@ -97,3 +97,17 @@ servercert() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
     -keyout "$T/srv.key" -out "$T/srv.pem" >/dev/null 2>&1
 }
+
+# hs SERVER_CNF CLIENT_CNF GROUPS: one handshake between unmodified s_server and s_client;
+# logs in $T/s.log $T/c.log. km LOG: the exported keying material a side printed.
+hs() {
+  local port; port=$(freeport)
+  OPENSSL_CONF=$1 timeout 30 openssl s_server -accept "$port" -tls1_3 -groups "$3" -cert "$T/srv.pem" \
+     -key "$T/srv.key" -naccept 1 -keymatexport qkey -keymatexportlen 32 <"$T/stdin" >"$T/s.log" 2>&1 &
+  local spid=$!
+  waitport "$port"
+  echo Q | OPENSSL_CONF=$2 timeout 10 openssl s_client -connect 127.0.0.1:"$port" -tls1_3 \
+     -groups "$3" -keymatexport qkey -keymatexportlen 32 >"$T/c.log" 2>&1
+  wait $spid
+}
+km() { grep -m1 "Keying material:" "$1" | awk '{print $3}'; }

@@ -11,19 +11,6 @@ mklink "$T/link"
 mklink "$T/other"
 servercert
 
-# hs SERVER_CNF CLIENT_CNF GROUPS: one handshake; logs in $T/s.log $T/c.log
-hs() {
-  local port; port=$(freeport)
-  OPENSSL_CONF=$1 timeout 30 openssl s_server -accept "$port" -tls1_3 -groups "$3" -cert "$T/srv.pem" \
-     -key "$T/srv.key" -naccept 1 -keymatexport qkey -keymatexportlen 32 <"$T/stdin" >"$T/s.log" 2>&1 &
-  local spid=$!
-  waitport "$port"
-  echo Q | OPENSSL_CONF=$2 timeout 10 openssl s_client -connect 127.0.0.1:"$port" -tls1_3 \
-     -groups "$3" -keymatexport qkey -keymatexportlen 32 >"$T/c.log" 2>&1
-  wait $spid
-}
-km() { grep -m1 "Keying material:" "$1" | awk '{print $3}'; }
-
 for g in x25519_qkd x448_qkd secp256r1_qkd secp384r1_qkd qkd; do
   hs "$T/link/sae-a.cnf" "$T/link/sae-b.cnf" $g
   c=$(km "$T/c.log") s=$(km "$T/s.log")
