@@ -1,7 +1,8 @@
 #!/bin/bash
 # Unmodified nginx (3 workers as www-data, forked after the provider loads) and unmodified curl,
 # configured only by the files `qkey-kme-sim init` writes, complete TLS 1.3 handshakes over
-# x25519_qkd with keys from the simulated KME pair. Each handshake takes exactly one key from
+# x25519_qkd (x25519mlkem768_qkd where libcrypto has ML-KEM: OpenSSL 3.5) with keys from the
+# simulated KME pair. Each handshake takes exactly one key from
 # the store and every key ID is delivered once; injected faults and a KME outage fail the
 # handshake with an error naming the KME and the cause, nginx lives, service resumes.
 # Usage: nginx_curl.sh BIN_DIR SANITIZE(ON|OFF) N_HANDSHAKES
@@ -9,6 +10,9 @@ BIN=$1 SAN=$2 N=$3
 source "$(dirname "$0")/lib.sh"
 command -v nginx >/dev/null && command -v curl >/dev/null || { echo "SKIP: nginx or curl missing"; exit 77; }
 
+# the QKD group: ML-KEM + QKD where this OpenSSL offers the hybrid ML-KEM KEMs (3.5)
+G=x25519_qkd
+OPENSSL_CONF=/dev/null openssl list -kem-algorithms 2>/dev/null | grep -q X25519MLKEM768 && G=x25519mlkem768_qkd
 kme_init --rate 0 --initial 5000
 kme_start
 servercert
@@ -20,7 +24,7 @@ events { worker_connections 64; }
 http { access_log off; client_body_temp_path $T/ngx; proxy_temp_path $T/ngx; fastcgi_temp_path $T/ngx;
   uwsgi_temp_path $T/ngx; scgi_temp_path $T/ngx;
   server { listen 127.0.0.1:$NGX_PORT ssl; ssl_certificate $T/srv.pem; ssl_certificate_key $T/srv.key;
-    ssl_protocols TLSv1.3; ssl_ecdh_curve x25519_qkd; keepalive_timeout 0; location / { return 200 "qkey-ok\n"; } } }
+    ssl_protocols TLSv1.3; ssl_ecdh_curve $G; keepalive_timeout 0; location / { return 200 "qkey-ok\n"; } } }
 NGX
 OPENSSL_CONF=$T/kme/sae-a.cnf nginx -c "$T/ngx/nginx.conf" >"$T/ngx/out.log" 2>&1 &
 NGX_PID=$!
@@ -36,14 +40,14 @@ done
 # queue); KME B's in the error queue that unmodified `openssl s_client` prints in full
 sclient() {
   echo | OPENSSL_CONF=$T/kme/sae-b.cnf timeout 15 openssl s_client -connect 127.0.0.1:$NGX_PORT \
-    -groups x25519_qkd -tls1_3 -CAfile "$T/srv.pem" -servername localhost >"$T/sclient.out" 2>&1
+    -groups $G -tls1_3 -CAfile "$T/srv.pem" -servername localhost >"$T/sclient.out" 2>&1
   grep -q "Verify return code: 0" "$T/sclient.out" && grep -q "^New, TLSv1.3" "$T/sclient.out" &&
     echo qkey-ok
   return 0
 }
 fetch() {
   [[ $SAN == ON ]] && { sclient; return; }
-  OPENSSL_CONF=$T/kme/sae-b.cnf timeout 15 curl -sS --curves x25519_qkd --tlsv1.3 --cacert "$T/srv.pem" \
+  OPENSSL_CONF=$T/kme/sae-b.cnf timeout 15 curl -sS --curves $G --tlsv1.3 --cacert "$T/srv.pem" \
     --resolve localhost:$NGX_PORT:127.0.0.1 "https://localhost:$NGX_PORT/" 2>>"$T/curl.err"
 }
 
@@ -56,7 +60,7 @@ fetch_many() {
     return
   fi
   for i in $(seq "$1"); do urls+=("https://localhost:$NGX_PORT/"); done
-  OPENSSL_CONF=$T/kme/sae-b.cnf timeout 120 curl -sS --no-sessionid --curves x25519_qkd --tlsv1.3 \
+  OPENSSL_CONF=$T/kme/sae-b.cnf timeout 120 curl -sS --no-sessionid --curves $G --tlsv1.3 \
     --cacert "$T/srv.pem" --resolve localhost:$NGX_PORT:127.0.0.1 "${urls[@]}" 2>>"$T/curl.err"
 }
 before=$(stored)
@@ -66,7 +70,7 @@ ok=$(fetch_many "$N" | grep -c '^qkey-ok$')
 t1=$(date +%s.%N)
 after=$(stored)
 h1=($(history))
-[[ $ok == "$N" ]] && pass "$ok/$N handshakes by $([[ $SAN == ON ]] && echo "openssl s_client" || echo curl) to nginx over x25519_qkd ($(python3 -c "print('%.1f' % ($N/($t1-$t0)))") per second)" ||
+[[ $ok == "$N" ]] && pass "$ok/$N handshakes by $([[ $SAN == ON ]] && echo "openssl s_client" || echo curl) to nginx over $G ($(python3 -c "print('%.1f' % ($N/($t1-$t0)))") per second)" ||
   fail "$ok/$N handshakes: $(tail -1 "$T/curl.err")"
 [[ $((before - after)) == "$N" ]] && pass "the KME store shrank by exactly $N keys ($before -> $after)" ||
   fail "the KME store shrank by $((before - after)) keys for $N handshakes"
@@ -77,6 +81,10 @@ issued=$((h1[0] - h0[0])) delivered=$((h1[1] - h0[1])) distinct=$((h1[2] - h0[2]
 # every worker took part: each has its own KME connection (a child never uses its parent's)
 conns=$(ss -tnp 2>/dev/null | grep ":$PORT_A " | grep -c nginx)
 [[ $conns -ge 1 ]] && pass "nginx workers hold $conns keep-alive connection(s) to KME A" || fail "no nginx connection to KME A"
+# the client offers only $G; OpenSSL >= 3.2's s_client also names the negotiated group
+[[ $(sclient) == qkey-ok ]] && { grep -q "Negotiated TLS1.3 group: $G" "$T/sclient.out" ||
+  ! grep -q "Negotiated TLS1.3 group" "$T/sclient.out"; } &&
+  pass "nginx negotiates $G" || fail "nginx did not negotiate $G: $(grep -m1 -E "Negotiated|error" "$T/sclient.out")"
 
 # faults at KME A (nginx's enc_keys) and KME B (curl's dec_keys)
 check_fault() { # KME JSON WANT-IN-LOG
