@@ -46,6 +46,10 @@ typedef struct qhw_qkd_method_st {
     /* optional: called in a forked child before any other call: drop connections and any
      * state that must not be shared with the parent */
     void (*after_fork)(QHW_QKD *drv);
+    /* optional: how many keys the link can still deliver to `peer` right now (the KME's
+     * stored_key_count, fresh to within a second); -1 when the driver cannot tell. For
+     * qkd.reserve. */
+    int (*stored)(QHW_QKD *drv, const char *peer, long *n);
 } QHW_QKD_METHOD;
 
 /* Every driver context starts with its method pointer (BearSSL style). */

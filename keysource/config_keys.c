@@ -30,6 +30,10 @@ static const QKS_CONFIG_KEY known_keys[] = {
     {"qkd.rate_burst", 0},
     {"qkd.on_exhausted", 0},
     {"qkd.prefetch", 0},
+    {"qkd.reserve", 0},         /* keys per peer kept from TLS (docs/fallback.md) */
+    {"qkd.fallback", 0},        /* none | classical (server) */
+    {"qkd.accept_fallback", 0}, /* no | yes (client) */
+    {"qkd.fallback_log", 0},    /* file that every fallback is appended to */
     {"qkd.kme_server_name", 0},
     {"qkd.sim_max_keys", 0}, /* sim driver: bound on undelivered keys per pair (exhaustion) */
     /* [rng] */

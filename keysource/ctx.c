@@ -55,6 +55,21 @@ static int add_peer(const char *item, size_t len, void *arg)
     return 0;
 }
 
+/* A two-valued key: absent or `off` gives 0, `on` gives 1, anything else is an error. */
+static int ctx_choice(const QKS_CONFIG *cfg, const char *key, const char *off, const char *on,
+                      int *out)
+{
+    const char *v = qks_config_get(cfg, key);
+
+    if (v == NULL || strcmp(v, off) == 0)
+        *out = 0;
+    else if (strcmp(v, on) == 0)
+        *out = 1;
+    else
+        return qks_set_error(QKS_ERR_CONFIG, "%s = '%s': expected %s or %s", key, v, off, on);
+    return QKS_OK;
+}
+
 static int ctx_read_qkd_config(QKS_CTX *ctx)
 {
     const QKS_CONFIG *cfg = ctx->cfg;
@@ -89,6 +104,19 @@ static int ctx_read_qkd_config(QKS_CTX *ctx)
     else
         return qks_set_error(QKS_ERR_CONFIG, "qkd.on_exhausted = '%s': expected fail or wait",
                              exhausted);
+    if ((rc = qks_config_get_long(cfg, "qkd.reserve", 0, 0, 1000000000, &ctx->reserve)) != QKS_OK)
+        return rc;
+    if ((rc = ctx_choice(cfg, "qkd.fallback", "none", "classical", &ctx->fallback)) != QKS_OK ||
+        (rc = ctx_choice(cfg, "qkd.accept_fallback", "no", "yes", &ctx->accept_fallback)) !=
+            QKS_OK)
+        return rc;
+    {
+        const char *log = qks_config_get(cfg, "qkd.fallback_log");
+        if (log != NULL && (log[0] != '/' || strlen(log) >= sizeof(ctx->fallback_log)))
+            return qks_set_error(QKS_ERR_CONFIG, "qkd.fallback_log = '%s': an absolute path "
+                                                 "expected", log);
+        snprintf(ctx->fallback_log, sizeof(ctx->fallback_log), "%s", log ? log : "");
+    }
 
     if (driver == NULL)
         return QKS_OK; /* RNG-only context */

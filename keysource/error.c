@@ -53,6 +53,8 @@ const char *qks_strerror(int err)
         return "no certified entropy";
     case QKS_ERR_INTERNAL:
         return "internal error";
+    case QKS_ERR_RESERVE:
+        return "link at its reserve (qkd.reserve)";
     default:
         return "unknown error";
     }

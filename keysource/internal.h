@@ -82,6 +82,8 @@ typedef struct {
     uint64_t keys_fetched; /* qks_key_get successes (we are slave) */
     uint64_t key_failures; /* driver failures on new/get */
     uint64_t rate_limited; /* qks_key_new refused by the rate limit */
+    uint64_t reserve_refusals; /* TLS key requests refused at qkd.reserve */
+    uint64_t fallbacks;        /* handshakes completed without a QKD key (either side) */
 } QKS_PEER;
 
 struct qks_ctx_st {
@@ -101,11 +103,18 @@ struct qks_ctx_st {
     double rate_limit; /* keys per second per peer */
     double rate_burst; /* bucket size */
     QKS_EXHAUSTED_POLICY on_exhausted;
+    long reserve;           /* qkd.reserve: keys per peer kept from TLS */
+    int fallback;           /* qkd.fallback = classical */
+    int accept_fallback;    /* qkd.accept_fallback = yes */
+    char fallback_log[512]; /* qkd.fallback_log, "" if unset */
     QKS_PEER *peers;
     size_t npeers;
     uint64_t denied;     /* requests for peers not in qkd.peers */
     uint64_t forks_seen; /* times this context noticed it runs in a new process */
 };
+
+/* fallback.c: fallbacks with `peer` recorded in qkd.fallback_log (all processes); -1 if no log. */
+long qks_fallback_logged(const QKS_CTX *ctx, const char *peer);
 
 /* Every entry point calls this first: in a forked child, reset drivers and per-process state. */
 void qks_ctx_check_fork(QKS_CTX *ctx);

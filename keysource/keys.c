@@ -150,7 +150,32 @@ static int fetch_key(QKS_CTX *ctx, const char *peer, QKS_KEY **key)
     return QKS_OK;
 }
 
+/* qkd.reserve: may a TLS handshake take a key from this link now? */
+static int reserve_check(QKS_CTX *ctx, QKS_PEER *p, const char *peer)
+{
+    long stored = -1;
+    int rc;
+
+    if (ctx->reserve <= 0 || ctx->qkd->meth->stored == NULL)
+        return QKS_OK;
+    if ((rc = ctx->qkd->meth->stored(ctx->qkd, peer, &stored)) != QKS_OK || stored < 0 ||
+        stored > ctx->reserve)
+        return QKS_OK; /* unknown: the request itself will tell */
+    qks_lock(&ctx->lock);
+    p->reserve_refusals++;
+    qks_unlock(&ctx->lock);
+    return qks_set_error(QKS_ERR_RESERVE,
+                         "link to %s at its reserve: %ld keys left, qkd.reserve = %ld keeps them "
+                         "for other uses than TLS",
+                         peer, stored, ctx->reserve);
+}
+
 int qks_key_new(QKS_CTX *ctx, const char *peer, QKS_KEY **out)
+{
+    return qks_key_new_ex(ctx, peer, QKS_PURPOSE_ANY, out);
+}
+
+int qks_key_new_ex(QKS_CTX *ctx, const char *peer, int purpose, QKS_KEY **out)
 {
     QKS_PEER *p;
     QKS_KEY *key = NULL;
@@ -161,6 +186,8 @@ int qks_key_new(QKS_CTX *ctx, const char *peer, QKS_KEY **out)
     *out = NULL;
     qks_ctx_check_fork(ctx);
     if ((p = peer_check(ctx, peer, &rc)) == NULL)
+        return rc;
+    if (purpose == QKS_PURPOSE_TLS && (rc = reserve_check(ctx, p, peer)) != QKS_OK)
         return rc;
     qks_lock(&ctx->lock);
     allowed = qks_bucket_take(&p->bucket, ctx->rate_limit, ctx->rate_burst, qks_now_ns());

@@ -53,9 +53,19 @@ static json_t *peer_json(QKS_CTX *ctx, size_t i)
         set(p, "keys_issued", json_integer((json_int_t)snap.keys_issued)) != QKS_OK ||
         set(p, "keys_fetched", json_integer((json_int_t)snap.keys_fetched)) != QKS_OK ||
         set(p, "key_failures", json_integer((json_int_t)snap.key_failures)) != QKS_OK ||
-        set(p, "rate_limited", json_integer((json_int_t)snap.rate_limited)) != QKS_OK) {
+        set(p, "rate_limited", json_integer((json_int_t)snap.rate_limited)) != QKS_OK ||
+        set(p, "reserve_refusals", json_integer((json_int_t)snap.reserve_refusals)) != QKS_OK ||
+        set(p, "fallbacks", json_integer((json_int_t)snap.fallbacks)) != QKS_OK) {
         json_decref(p);
         return NULL;
+    }
+    if (ctx->fallback_log[0] != '\0') {
+        long logged = qks_fallback_logged(ctx, snap.sae_id);
+        if (set(p, "fallbacks_logged", logged >= 0 ? json_integer(logged) : json_null()) !=
+            QKS_OK) {
+            json_decref(p);
+            return NULL;
+        }
     }
     if (ctx->qkd->meth->status != NULL) {
         json_t *d = json_object();
@@ -94,7 +104,13 @@ static int qkd_json(QKS_CTX *ctx, json_t *root)
         (rc = set(root, "on_exhausted",
                   json_string(ctx->on_exhausted == QKS_EXHAUSTED_WAIT ? "wait" : "fail"))) !=
             QKS_OK ||
-        (rc = set(root, "peers_denied", json_integer((json_int_t)denied))) != QKS_OK)
+        (rc = set(root, "peers_denied", json_integer((json_int_t)denied))) != QKS_OK ||
+        (rc = set(root, "reserve", json_integer(ctx->reserve))) != QKS_OK ||
+        (rc = set(root, "fallback", json_string(ctx->fallback ? "classical" : "none"))) != QKS_OK ||
+        (rc = set(root, "accept_fallback", json_string(ctx->accept_fallback ? "yes" : "no"))) !=
+            QKS_OK ||
+        (rc = set(root, "fallback_log", ctx->fallback_log[0] ? json_string(ctx->fallback_log)
+                                                             : json_null())) != QKS_OK)
         return rc;
     if ((peers = json_array()) == NULL || set(root, "peers", peers) != QKS_OK)
         return QKS_ERR_NOMEM;

@@ -50,6 +50,10 @@ const char *const qkp_config_keys[] = {"config",
                                        "tls.codepoint.secp256r1mlkem768_qkd",
                                        "tls.codepoint.secp384r1mlkem1024_qkd",
                                        "tls.allow_pq_downgrade",
+                                       "qkd.reserve",
+                                       "qkd.fallback",
+                                       "qkd.accept_fallback",
+                                       "qkd.fallback_log",
                                        NULL};
 
 /* Parse a code point override: 0xFE00..0xFEFF (the TLS private-use range). */

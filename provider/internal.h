@@ -120,6 +120,7 @@ int qkp_config_build(const char *const *keys, const char *const *values, size_t 
 
 /* ---- KEM wire format (kemwire.c): see docs/kem-wire-format.md -------------------------- */
 #define QKP_WIRE_VERSION  1
+#define QKP_WIRE_FALLBACK 2 /* a ciphertext marked "completed without a QKD key" (fallback.md) */
 #define QKP_CLASSICAL_MAX 1665 /* SecP384r1MLKEM1024: P-384 point + ML-KEM-1024 key/ct */
 #define QKP_PUB_MAX       (2 + 2 + QKP_CLASSICAL_MAX + 1 + QKS_SAE_ID_MAX)
 #define QKP_CT_MAX        (2 + 2 + QKP_CLASSICAL_MAX + 1 + QKS_SAE_ID_MAX + 1 + QKS_KEY_ID_MAX)
@@ -129,8 +130,26 @@ typedef struct {
     const unsigned char *classical; /* points into the decoded buffer */
     size_t classical_len;
     char sae_id[QKS_SAE_ID_MAX + 1];
-    char key_id[QKS_KEY_ID_MAX + 1]; /* ciphertext only */
+    char key_id[QKS_KEY_ID_MAX + 1]; /* ciphertext only; empty in a fallback ciphertext */
+    int fallback;                    /* ciphertext only: version 2, no QKD key */
+    unsigned cause;                  /* fallback only: QKP_CAUSE_* */
 } QKP_WIRE;
+
+/* Why a server completed without a QKD key: one table (kemwire.c) of the causes on the wire. */
+enum {
+    QKP_CAUSE_NO_KEY = 1,
+    QKP_CAUSE_RESERVE = 2,
+    QKP_CAUSE_UNREACHABLE = 3,
+    QKP_CAUSE_TIMEOUT = 4,
+    QKP_CAUSE_KME = 5,
+    QKP_CAUSE_RATE = 6,
+    QKP_NCAUSES = 7
+};
+/* The cause for a qks error a server may fall back on; 0 for errors that must fail (peer not
+ * allowed, malformed input, internal). */
+unsigned qkp_fallback_cause(int qks_err);
+/* "no-key", "reserve", ...; "unknown" outside the table. */
+const char *qkp_fallback_cause_name(unsigned cause);
 
 /* Encoders return the encoded length, 0 on a bad argument or a short buffer. */
 size_t qkp_wire_encode_pub(const QKP_WIRE *w, unsigned char *out, size_t out_len);

@@ -163,8 +163,32 @@ static int encapsulate(void *vctx, unsigned char *out, size_t *outlen, unsigned 
             goto done;
         }
     }
-    if ((rv = qks_key_new(ctx->prov->qks, peer->sae_id, &qk)) != QKS_OK) {
+    if ((rv = qks_key_new_ex(ctx->prov->qks, peer->sae_id, QKS_PURPOSE_TLS, &qk)) != QKS_OK) {
         char what[160];
+        unsigned cause = qkp_fallback_cause(rv);
+
+        /* qkd.fallback = classical: complete with the classical (or ML-KEM hybrid) part alone
+         * and say so in the ciphertext, which the ServerHello carries under the server's
+         * signature; a client accepts it only with qkd.accept_fallback = yes */
+        if (cause != 0 && v->classical != NULL && qks_ctx_fallback(ctx->prov->qks)) {
+            memset(&w, 0, sizeof(w));
+            w.variant = v->id;
+            w.classical = eph_pub;
+            w.classical_len = v->ct_len;
+            w.fallback = 1;
+            w.cause = cause;
+            snprintf(w.sae_id, sizeof(w.sae_id), "%s", sae);
+            if ((n = qkp_wire_encode_ct(&w, out, *outlen)) == 0) {
+                QKP_RAISE(ctx->prov, QKP_R_INTERNAL, "cannot encode the fallback ciphertext");
+                goto done;
+            }
+            memcpy(secret, classical, v->secret_len);
+            *secretlen = v->secret_len;
+            *outlen = n;
+            qks_fallback_note(ctx->prov->qks, peer->sae_id, 1, qkp_fallback_cause_name(cause));
+            ok = 1;
+            goto done;
+        }
         snprintf(what, sizeof(what), "%s encapsulate: new QKD key for client SAE %s", v->alg,
                  peer->sae_id);
         QKP_RAISE_QKS(ctx->prov, rv, what);
@@ -248,6 +272,21 @@ static int decapsulate(void *vctx, unsigned char *out, size_t *outlen, const uns
                    !qkp_classical_derive(ctx->prov, v, mine, server, classical)) {
             goto done;
         }
+    }
+    if (w.fallback) { /* the server completed without a QKD key: only if we accept that */
+        const char *cause = qkp_fallback_cause_name(w.cause);
+        if (!qks_ctx_accept_fallback(ctx->prov->qks)) {
+            QKP_RAISE(ctx->prov, QKP_R_KEY_UNAVAILABLE,
+                      "%s: server SAE %s offered no QKD key (fallback, cause: %s) and "
+                      "qkd.accept_fallback = no",
+                      v->alg, w.sae_id, cause);
+            goto done;
+        }
+        memcpy(out, classical, v->secret_len);
+        *outlen = v->secret_len;
+        qks_fallback_note(ctx->prov->qks, w.sae_id, 0, cause);
+        ok = 1;
+        goto done;
     }
     if ((rv = qks_key_get(ctx->prov->qks, w.sae_id, w.key_id, &qk)) != QKS_OK) {
         char what[200];

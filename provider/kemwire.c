@@ -42,6 +42,31 @@ _Static_assert(sizeof(qkp_variants) / sizeof(qkp_variants[0]) == QKP_NVARIANTS,
                "one entry per variant");
 _Static_assert(1665 <= QKP_CLASSICAL_MAX, "QKP_CLASSICAL_MAX holds the largest classical part");
 
+static const struct {
+    int qks_err;
+    const char *name;
+} causes[QKP_NCAUSES] = {
+    [QKP_CAUSE_NO_KEY] = {QKS_ERR_NO_KEY, "no-key"},
+    [QKP_CAUSE_RESERVE] = {QKS_ERR_RESERVE, "reserve"},
+    [QKP_CAUSE_UNREACHABLE] = {QKS_ERR_UNREACHABLE, "kme-unreachable"},
+    [QKP_CAUSE_TIMEOUT] = {QKS_ERR_TIMEOUT, "timeout"},
+    [QKP_CAUSE_KME] = {QKS_ERR_KME, "kme-error"},
+    [QKP_CAUSE_RATE] = {QKS_ERR_RATE_LIMITED, "rate-limited"},
+};
+
+unsigned qkp_fallback_cause(int qks_err)
+{
+    for (unsigned i = 1; i < QKP_NCAUSES; i++)
+        if (causes[i].qks_err == qks_err)
+            return i;
+    return 0;
+}
+
+const char *qkp_fallback_cause_name(unsigned cause)
+{
+    return cause >= 1 && cause < QKP_NCAUSES ? causes[cause].name : "unknown";
+}
+
 const QKP_VARIANT *qkp_variant_by_name(const char *name)
 {
     if (name == NULL)
@@ -76,7 +101,7 @@ static int put_head(unsigned char **p, const unsigned char *end, const QKP_WIRE 
     if (w->classical_len != (ct ? v->ct_len : v->pub_len) ||
         (size_t)(end - *p) < 4 + w->classical_len)
         return 0;
-    *(*p)++ = QKP_WIRE_VERSION;
+    *(*p)++ = ct && w->fallback ? QKP_WIRE_FALLBACK : QKP_WIRE_VERSION;
     *(*p)++ = (unsigned char)w->variant;
     *(*p)++ = (unsigned char)(w->classical_len >> 8);
     *(*p)++ = (unsigned char)(w->classical_len & 0xff);
@@ -100,6 +125,13 @@ size_t qkp_wire_encode_ct(const QKP_WIRE *w, unsigned char *out, size_t out_len)
 {
     unsigned char *p = out, *end = out + out_len;
 
+    if (w->fallback) { /* version 2: head, cause, server SAE ID; no key ID */
+        if (!qks_valid_sae_id(w->sae_id) || w->cause == 0 || w->cause >= QKP_NCAUSES ||
+            qkp_variants[w->variant].classical == NULL || !put_head(&p, end, w, 1) || p >= end)
+            return 0;
+        *p++ = (unsigned char)w->cause;
+        return put_field8(&p, end, w->sae_id) ? (size_t)(p - out) : 0;
+    }
     if (!qks_valid_sae_id(w->sae_id) || !qks_valid_key_id(w->key_id) || !put_head(&p, end, w, 1) ||
         !put_field8(&p, end, w->sae_id) || !put_field8(&p, end, w->key_id))
         return 0;
@@ -142,8 +174,10 @@ static int get_head(READER *r, QKP_VARIANT_ID expect, QKP_WIRE *w, int ct)
 
     if (left(r) < 4)
         return fail(r, "truncated header (%zu of 4 bytes)", left(r));
-    if (r->p[0] != QKP_WIRE_VERSION)
-        return fail(r, "format version %u, expected %u", r->p[0], QKP_WIRE_VERSION);
+    if (r->p[0] != QKP_WIRE_VERSION && !(ct && r->p[0] == QKP_WIRE_FALLBACK))
+        return fail(r, "format version %u, expected %u%s", r->p[0], QKP_WIRE_VERSION,
+                    ct ? " or 2 (fallback)" : "");
+    w->fallback = r->p[0] == QKP_WIRE_FALLBACK;
     if (r->p[1] != (unsigned char)expect)
         return fail(r, "variant %u (%s expected %u)", r->p[1], v->alg, (unsigned)expect);
     n = ((size_t)r->p[2] << 8) | r->p[3];
@@ -210,7 +244,24 @@ int qkp_wire_decode_ct(const unsigned char *in, size_t len, QKP_VARIANT_ID expec
     memset(w, 0, sizeof(*w));
     if (in == NULL || (unsigned)expect >= QKP_NVARIANTS)
         return fail(&r, "no data");
-    if (!get_head(&r, expect, w, 1) || !get_field8(&r, w->sae_id, QKS_SAE_ID_MAX, "SAE ID") ||
+    if (!get_head(&r, expect, w, 1))
+        return 0;
+    if (w->fallback) { /* version 2: cause, server SAE ID */
+        if (qkp_variants[expect].classical == NULL)
+            return fail(&r, "a fallback needs a classical part; %s has none",
+                        qkp_variants[expect].alg);
+        if (left(&r) < 1)
+            return fail(&r, "truncated before the fallback cause");
+        w->cause = *r.p++;
+        if (w->cause == 0 || w->cause >= QKP_NCAUSES)
+            return fail(&r, "unknown fallback cause %u", w->cause);
+        if (!get_field8(&r, w->sae_id, QKS_SAE_ID_MAX, "SAE ID") || !check_end(&r))
+            return 0;
+        if (!qks_valid_sae_id(w->sae_id))
+            return fail(&r, "SAE ID is not of the form [A-Za-z0-9._:@-]{1,64}");
+        return 1;
+    }
+    if (!get_field8(&r, w->sae_id, QKS_SAE_ID_MAX, "SAE ID") ||
         !get_field8(&r, w->key_id, QKS_KEY_ID_MAX, "key ID") || !check_end(&r))
         return 0;
     if (!qks_valid_sae_id(w->sae_id))

@@ -217,6 +217,7 @@ static int fetch_status(E14_DRV *d, E14_PEER *p)
     p->status_raw = raw;
     p->status = st;
     p->status_time = e14_now();
+    p->enc_since_status = 0;
     return QKS_OK;
 }
 
@@ -342,6 +343,7 @@ static int drv_enc_keys(QHW_QKD *drv, const char *slave, size_t key_bytes, size_
         }
         if (rc != QKS_OK)
             goto done;
+        p->enc_since_status += want; /* the KME's stored count less these, until next status */
         for (size_t i = 0; i < want; i++) {
             if (done < number) {
                 snprintf(batch[i]->peer, sizeof(batch[i]->peer), "%s", slave);
@@ -480,6 +482,30 @@ static void drv_after_fork(QHW_QKD *drv)
     d->opened = e14_now();
 }
 
+/* qkd.reserve: the KME's stored_key_count from a status answer at most a second old (the
+ * cached limits are refreshed every E14_STATUS_TTL_S only). */
+static int drv_stored(QHW_QKD *drv, const char *peer, long *n)
+{
+    E14_DRV *d = (E14_DRV *)drv;
+    E14_PEER *p;
+    const E14_STATUS *lim = NULL;
+    int rc = QKS_OK;
+
+    *n = -1;
+    pthread_mutex_lock(&d->lock);
+    if ((p = peer_slot(d, peer)) != NULL) {
+        if (p->status_time != 0 && e14_now() - p->status_time > 1.0)
+            p->status_time = 0;
+        rc = limits(d, p, &lim);
+        if (rc == QKS_OK && lim != NULL) {
+            long left = lim->stored_key_count - (long)p->enc_since_status;
+            *n = (left > 0 ? left : 0) + (long)p->n_prefetched;
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return rc;
+}
+
 const QHW_QKD_METHOD qhw_qkd_etsi014_method = {
     .name = "etsi014",
     .open = drv_open,
@@ -488,4 +514,5 @@ const QHW_QKD_METHOD qhw_qkd_etsi014_method = {
     .dec_keys = drv_dec_keys,
     .status = drv_status,
     .after_fork = drv_after_fork,
+    .stored = drv_stored,
 };

@@ -43,6 +43,7 @@ typedef struct e14_peer_st {
     E14_STATUS status;
     json_t *status_raw; /* the KME's whole answer, for status() */
     double status_time; /* monotonic seconds; 0 = never fetched */
+    size_t enc_since_status; /* keys obtained at enc_keys since that status answer */
     QKS_KEY *prefetched[E14_MAX_PREFETCH];
     size_t n_prefetched;
     size_t prefetched_bytes; /* key size of the prefetched keys */

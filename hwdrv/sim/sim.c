@@ -234,6 +234,23 @@ static int sim_status(QHW_QKD *drv, const char *peer, json_t *out)
     return QKS_OK;
 }
 
+/* The sim link makes keys on demand, up to qkd.sim_max_keys undelivered per direction: what it
+ * can still deliver is that bound minus the keys waiting; without a bound it cannot tell. */
+static int sim_stored(QHW_QKD *drv, const char *peer, long *n)
+{
+    SIM_LINK *s = (SIM_LINK *)drv;
+    long to_peer, from_peer;
+    int rc;
+
+    *n = -1;
+    if (s->max_keys <= 0)
+        return QKS_OK;
+    if ((rc = sim_store_count(s, peer, &to_peer, &from_peer)) != QKS_OK)
+        return rc;
+    *n = s->max_keys > to_peer ? s->max_keys - to_peer : 0;
+    return QKS_OK;
+}
+
 const QHW_QKD_METHOD qhw_qkd_sim_method = {
     .name = "sim",
     .open = sim_open,
@@ -242,4 +259,5 @@ const QHW_QKD_METHOD qhw_qkd_sim_method = {
     .dec_keys = sim_dec_keys,
     .status = sim_status,
     .after_fork = NULL, /* no connection or cache: the shared store mapping is fine to share */
+    .stored = sim_stored,
 };

@@ -42,7 +42,8 @@ enum {
     QKS_ERR_DEVICE = -15,          /* RNG/QKD device failure (EOF, read error) */
     QKS_ERR_UNSUPPORTED = -16,     /* operation not offered by this driver */
     QKS_ERR_ENTROPY = -17,         /* no certified entropy (e.g. DIQRNG Bell bound <= 2) */
-    QKS_ERR_INTERNAL = -18         /* a bug: please report */
+    QKS_ERR_INTERNAL = -18,        /* a bug: please report */
+    QKS_ERR_RESERVE = -19          /* the link is at qkd.reserve: kept for non-TLS uses */
 };
 
 /* Name of an error code, e.g. "peer not allowed". Never NULL. */
@@ -117,6 +118,23 @@ int qks_peer_allowed(const QKS_CTX *ctx, const char *peer);
  * per-peer rate limit before asking the link for anything. The key is handed out once.
  */
 int qks_key_new(QKS_CTX *ctx, const char *peer, QKS_KEY **out);
+/*
+ * The same for a purpose. QKS_PURPOSE_TLS (the provider's handshakes) is refused with
+ * QKS_ERR_RESERVE when the link can deliver no more than qkd.reserve keys to `peer`, so other
+ * uses (PKCS#11 key updates, qkey key new: QKS_PURPOSE_ANY) keep their share between passes.
+ */
+enum { QKS_PURPOSE_ANY = 0, QKS_PURPOSE_TLS = 1 };
+int qks_key_new_ex(QKS_CTX *ctx, const char *peer, int purpose, QKS_KEY **out);
+
+/*
+ * Fallback policy (docs/fallback.md). qks_ctx_fallback: 1 when qkd.fallback = classical (a
+ * server may complete a hybrid handshake without a QKD key); qks_ctx_accept_fallback: 1 when
+ * qkd.accept_fallback = yes (a client accepts that). qks_fallback_note counts a fallback for
+ * `peer` (as server or client) and appends a line to qkd.fallback_log when it is set.
+ */
+int qks_ctx_fallback(const QKS_CTX *ctx);
+int qks_ctx_accept_fallback(const QKS_CTX *ctx);
+void qks_fallback_note(QKS_CTX *ctx, const char *peer, int as_server, const char *cause);
 /*
  * Slave side (ETSI dec_keys): the key `key_id` that `peer` obtained for us. Validates key_id
  * and peer before any request. A key ID is delivered once; a second request fails with
