@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "qkey/qks.h"
 
 /* Exit codes (documented in `qkey --help` and docs/config.md). */
@@ -131,6 +133,9 @@ int qkey_cnf_keysource(const char *path, QKS_CONFIG *cfg, char *err, size_t errl
  * On success returns 1 and sets *ids to point into buf at the 2-byte group code points and
  * *count to their number. 0 when buf is not a well-formed ClientHello with that extension.
  */
+/* status_human.c: the key source's status object as a summary for people. */
+void qkey_status_summary(FILE *out, const json_t *ks);
+
 int qkey_hello_groups(const unsigned char *buf, size_t len, const unsigned char **ids,
                       size_t *count);
 

@@ -1,6 +1,7 @@
 /*
- * qkey status [--json] [--config OPENSSL_CNF] [--conf QKEY_CONF]
- *   The key source's status (qks_status_json: SAE ID, driver, peers, counters, RNG health), and
+ * qkey status [--json] [--watch S [--count N]] [--config OPENSSL_CNF] [--conf QKEY_CONF]
+ *   The key source's status (qks_status_json: SAE ID, driver, peers, counters, RNG health) as a
+ *   summary for people (status_human.c) or JSON, and
  *   for an openssl.cnf (--config or $OPENSSL_CONF) the checks of status_ossl.c: provider qkey
  *   loaded, DRBG chain seeded from QRNG, configured QKD groups really offered.
  * The key source comes from --conf / $QKEY_CONF when given, else from the qkey provider's
@@ -8,6 +9,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -16,8 +19,12 @@
 static void status_usage(FILE *out)
 {
     fprintf(out,
-            "usage: qkey status [--json] [--config OPENSSL_CNF] [--conf QKEY_CONF]\n"
-            "  Prints the key source's status (pretty JSON; --json: one compact JSON object).\n"
+            "usage: qkey status [--json] [--watch SECONDS [--count N]] [--config OPENSSL_CNF]\n"
+            "                   [--conf QKEY_CONF]\n"
+            "  Prints a summary of the key source: per peer keys stored, supply, consumption,\n"
+            "  time to empty, next pass, failures and fallbacks; RNG source and health.\n"
+            "  --json: everything as one compact JSON object (for machines).\n"
+            "  --watch SECONDS: redraw every SECONDS (--count N: N times, then exit).\n"
             "  With an openssl.cnf (--config, else $OPENSSL_CONF) also proves, in a fresh\n"
             "  library context loaded from it, that provider qkey is loaded, that a reseed of\n"
             "  OpenSSL's primary DRBG draws from QRNG, and that every group of its Groups line\n"
@@ -164,35 +171,24 @@ static void ossl_print(const QKEY_OSSL_REPORT *r)
         printf("  ML-KEM + QKD groups: absent: %s\n", r->mlkem_qkd_absent);
 }
 
-int qkey_cmd_status(const QKEY_OPTS *gopts, int argc, char **argv)
+/* One status report; returns the exit code. */
+static int status_once(const QKEY_OPTS *opts, const char *cnf, int json, int explicit_conf)
 {
-    QKEY_OPTS opts = *gopts;
-    const char *cnf = NULL;
-    int json = 0, npos, rc, ret = QKEY_EXIT_OK, explicit_conf;
-    char *pos[1], note[600] = "";
-    const QKEY_OPTDEF defs[] = {{"json", NULL, &json}, {"config", &cnf, NULL}, {NULL, NULL, NULL}};
+    int ret = QKEY_EXIT_OK;
+    char note[600] = "";
     json_t *ks, *out;
     QKEY_OSSL_REPORT rep;
 
-    rc = qkey_parse_args(argc, argv, defs, &opts, pos, 0, &npos);
-    if (rc < 0) {
-        status_usage(stdout);
-        return QKEY_EXIT_OK;
-    }
-    if (rc != QKEY_EXIT_OK) {
-        status_usage(stderr);
-        return QKEY_EXIT_USAGE;
-    }
-    if (cnf == NULL && getenv("OPENSSL_CONF") != NULL && getenv("OPENSSL_CONF")[0] != '\0')
-        cnf = getenv("OPENSSL_CONF");
-    explicit_conf = opts.conf != NULL || (getenv("QKEY_CONF") && getenv("QKEY_CONF")[0]);
-
-    ks = keysource_status(&opts, explicit_conf, cnf, note, sizeof(note));
+    ks = keysource_status(opts, explicit_conf, cnf, note, sizeof(note));
     if (ks == NULL && note[0] == '\0')
         ret = QKEY_EXIT_FAIL;
     else if (ks == NULL)
         ret = QKEY_EXIT_CHECK; /* the provider section itself is wrong (typo, no qkey) */
     out = ks != NULL ? ks : json_object();
+    if (!json && ks != NULL)
+        qkey_status_summary(stdout, ks);
+    else if (!json && note[0])
+        printf("key source: %s\n", note);
     if (cnf != NULL) {
         int ok;
         qkey_ossl_check(cnf, &rep);
@@ -207,16 +203,6 @@ int qkey_cmd_status(const QKEY_OPTS *gopts, int argc, char **argv)
             json_object_set_new(oj, "keysource_error", json_string(note));
         json_object_set_new(out, "openssl", oj);
         if (!json) {
-            if (ks != NULL) {
-                json_t *copy = json_deep_copy(ks);
-                json_object_del(copy, "openssl");
-                char *s = json_dumps(copy, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                printf("key source:\n%s\n", s ? s : "{}");
-                free(s);
-                json_decref(copy);
-            } else if (note[0]) {
-                printf("key source: %s\n", note);
-            }
             ossl_print(&rep);
             if (ret == QKEY_EXIT_OK)
                 printf("result: OK: OpenSSL with this config loads qkey, seeds from QRNG, "
@@ -228,10 +214,6 @@ int qkey_cmd_status(const QKEY_OPTS *gopts, int argc, char **argv)
             }
         }
         qkey_ossl_report_clear(&rep);
-    } else if (!json && ks != NULL) {
-        char *s = json_dumps(ks, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        printf("%s\n", s ? s : "{}");
-        free(s);
     }
     if (json && (ks != NULL || cnf != NULL)) {
         char *s = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -239,5 +221,53 @@ int qkey_cmd_status(const QKEY_OPTS *gopts, int argc, char **argv)
         free(s);
     }
     json_decref(out);
+    fflush(stdout);
+    return ret;
+}
+
+int qkey_cmd_status(const QKEY_OPTS *gopts, int argc, char **argv)
+{
+    QKEY_OPTS opts = *gopts;
+    const char *cnf = NULL, *watch = NULL, *count_s = NULL;
+    int json = 0, npos, rc, ret, explicit_conf;
+    long count = 0;
+    double every = 0;
+    char *pos[1], *end;
+    const QKEY_OPTDEF defs[] = {{"json", NULL, &json},
+                                {"config", &cnf, NULL},
+                                {"watch", &watch, NULL},
+                                {"count", &count_s, NULL},
+                                {NULL, NULL, NULL}};
+
+    rc = qkey_parse_args(argc, argv, defs, &opts, pos, 0, &npos);
+    if (rc < 0) {
+        status_usage(stdout);
+        return QKEY_EXIT_OK;
+    }
+    if (rc == QKEY_EXIT_OK && watch != NULL &&
+        ((every = strtod(watch, &end)) < 0.1 || every > 86400 || *end != '\0'))
+        rc = QKEY_EXIT_USAGE;
+    if (rc == QKEY_EXIT_OK && count_s != NULL &&
+        ((count = strtol(count_s, &end, 10)) < 1 || *end != '\0'))
+        rc = QKEY_EXIT_USAGE;
+    if (rc != QKEY_EXIT_OK) {
+        status_usage(stderr);
+        return QKEY_EXIT_USAGE;
+    }
+    if (cnf == NULL && getenv("OPENSSL_CONF") != NULL && getenv("OPENSSL_CONF")[0] != '\0')
+        cnf = getenv("OPENSSL_CONF");
+    explicit_conf = opts.conf != NULL || (getenv("QKEY_CONF") && getenv("QKEY_CONF")[0]);
+    for (long i = 0;; i++) {
+        if (watch != NULL && !json && isatty(STDOUT_FILENO))
+            printf("\033[H\033[2J"); /* redraw in place on a terminal */
+        ret = status_once(&opts, cnf, json, explicit_conf);
+        if (watch == NULL || (count > 0 && i + 1 >= count))
+            break;
+        if (!json && !isatty(STDOUT_FILENO))
+            printf("---\n");
+        fflush(stdout);
+        struct timespec ts = {(time_t)every, (long)((every - (double)(time_t)every) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
     return ret;
 }
