@@ -4,9 +4,9 @@
 #   2. builds qkey (Release) and installs it into ./_build/demo-prefix (nothing outside the tree)
 #   3. writes a simulated QKD link between SAE_A and SAE_B (`qkey sim init`) and proves with
 #      `qkey status` that OpenSSL, configured by those files, loads qkey, seeds from QRNG and
-#      offers x25519_qkd
+#      offers the QKD groups (x25519mlkem768_qkd first on OpenSSL 3.5, else x25519_qkd)
 #   4. unmodified `openssl s_server` (SAE_A) and `openssl s_client` (SAE_B) complete TLS 1.3 over
-#      x25519_qkd; both sides export the same keying material
+#      the first of them; both sides export the same keying material
 #   5. PKCS#11: a token on each side; A makes a QKD key (CKM_QKEY_QKD_KEY_NEW) and encrypts with
 #      it; B fetches the same key by its ID (CKM_QKEY_QKD_KEY_GET) and decrypts; a replay fails
 # Exit code 0 only when every step worked. Work files: ./_build/demo-run.
@@ -67,7 +67,9 @@ else
   flunk "qkey sim init" "see above"
   summary
 fi
-say "sae-a.cnf / sae-b.cnf are complete openssl.cnf files: provider qkey, Groups = x25519_qkd:x25519,"
+GROUPS=$(sed -n 's/^Groups = //p' "$L/sae-a.cnf") # ML-KEM + QKD first where OpenSSL has ML-KEM (3.5)
+G=${GROUPS%%:*}
+say "sae-a.cnf / sae-b.cnf are complete openssl.cnf files: provider qkey, Groups = $GROUPS,"
 say "[random] seed = QRNG. Nothing else is configured anywhere."
 if [[ -e $PROV ]]; then
   say "\$ OPENSSL_CONF=$L/sae-a.cnf qkey status"
@@ -82,9 +84,9 @@ else
   flunk "qkey status" "the provider qkey.so is not built yet"
 fi
 
-step "4. TLS 1.3 over x25519_qkd: unmodified openssl s_server (SAE_A) and s_client (SAE_B)"
+step "4. TLS 1.3 over $G: unmodified openssl s_server (SAE_A) and s_client (SAE_B)"
 if [[ ! -e $PROV ]]; then
-  flunk "TLS over x25519_qkd" "the provider qkey.so is not built yet"
+  flunk "TLS over $G" "the provider qkey.so is not built yet"
 else
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
     -keyout "$W/srv.key" -out "$W/srv.pem" >/dev/null 2>&1
@@ -98,7 +100,7 @@ else
   exec 3>"$W/stdin" # keeps the server's stdin open until the client is done
   for _ in $(seq 50); do grep -q ACCEPT "$W/server.log" 2>/dev/null && break; sleep 0.1; done
   say "\$ OPENSSL_CONF=sae-b.cnf openssl s_client -connect 127.0.0.1:$port -tls1_3 -keymatexport qkey-demo ..."
-  say "  (no -groups anywhere: both sides take Groups = x25519_qkd:x25519 from their openssl.cnf)"
+  say "  (no -groups anywhere: both sides take Groups = $GROUPS from their openssl.cnf)"
   echo Q | OPENSSL_CONF=$L/sae-b.cnf timeout 15 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
     -keymatexport qkey-demo -keymatexportlen 32 -trace >"$W/client.log" 2>&1
   exec 3>&-
@@ -126,12 +128,12 @@ else
   say "server's shared groups:   ${shared:-(not printed)}"
   say "keying material (SAE_A):  ${ek_s:-none}"
   say "keying material (SAE_B):  ${ek_c:-none}"
-  if [[ $proto == TLSv1.3 && -n $ek_c && $ek_c == "$ek_s" && $chosen == x25519_qkd* ]] &&
+  if [[ $proto == TLSv1.3 && -n $ek_c && $ek_c == "$ek_s" && $chosen == "$G "* ]] &&
      ! grep -q ":error:" "$W/client.log"; then
-    pass "TLS 1.3 over x25519_qkd with equal exported keys on both sides"
+    pass "TLS 1.3 over $G with equal exported keys on both sides"
   else
     grep -m3 -i "error\|alert" "$W/client.log" "$W/server.log" | sed 's/^/   /'
-    flunk "TLS over x25519_qkd" "no TLS 1.3 handshake with equal keys (logs: $W/client.log, $W/server.log)"
+    flunk "TLS over $G" "no TLS 1.3 handshake with equal keys (logs: $W/client.log, $W/server.log)"
   fi
 fi
 
