@@ -67,9 +67,9 @@ else
   flunk "qkey sim init" "see above"
   summary
 fi
-GROUPS=$(sed -n 's/^Groups = //p' "$L/sae-a.cnf") # ML-KEM + QKD first where OpenSSL has ML-KEM (3.5)
-G=${GROUPS%%:*}
-say "sae-a.cnf / sae-b.cnf are complete openssl.cnf files: provider qkey, Groups = $GROUPS,"
+CNF_GROUPS=$(sed -n 's/^Groups = //p' "$L/sae-a.cnf") # ML-KEM + QKD first where OpenSSL has ML-KEM (3.5)
+G=${CNF_GROUPS%%:*}
+say "sae-a.cnf / sae-b.cnf are complete openssl.cnf files: provider qkey, Groups = $CNF_GROUPS,"
 say "[random] seed = QRNG. Nothing else is configured anywhere."
 if [[ -e $PROV ]]; then
   say "\$ OPENSSL_CONF=$L/sae-a.cnf qkey status"
@@ -100,7 +100,7 @@ else
   exec 3>"$W/stdin" # keeps the server's stdin open until the client is done
   for _ in $(seq 50); do grep -q ACCEPT "$W/server.log" 2>/dev/null && break; sleep 0.1; done
   say "\$ OPENSSL_CONF=sae-b.cnf openssl s_client -connect 127.0.0.1:$port -tls1_3 -keymatexport qkey-demo ..."
-  say "  (no -groups anywhere: both sides take Groups = $GROUPS from their openssl.cnf)"
+  say "  (no -groups anywhere: both sides take Groups = $CNF_GROUPS from their openssl.cnf)"
   echo Q | OPENSSL_CONF=$L/sae-b.cnf timeout 15 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
     -keymatexport qkey-demo -keymatexportlen 32 -trace >"$W/client.log" 2>&1
   exec 3>&-
