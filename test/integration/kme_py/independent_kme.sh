@@ -54,33 +54,27 @@ rc=$?
 grep -q " HTTP/1.1$" "$T/requests.log" && ! grep -vq " HTTP/1.1$" "$T/requests.log" &&
   pass "every request was HTTP/1.1 ($(wc -l <"$T/requests.log") requests)" || fail "request versions: $(sort -u "$T/requests.log")"
 
+# forty runs of e14_client CONF new PEER, each must exit WANT (100 - QKS_ERR_*) naming PATTERN
+forty() { # WHAT CONF PEER WANT PATTERN
+  local bad=0 last="" rc i
+  for i in $(seq 40); do
+    "$CLIENT" "$2" new "$3" 2>"$T/err"
+    rc=$?
+    if [[ $rc != "$4" ]] || ! grep -q "$5" "$T/err"; then
+      bad=$((bad + 1))
+      last="rc $rc: $(cat "$T/err")"
+    fi
+  done
+  ((bad == 0)) && pass "40/40: $1: $(cat "$T/err")" || fail "$1: $bad/40 runs wrong; last: $last"
+}
 # 2. a KME that answers 401 before reading the body, then resets: no SIGPIPE, the cause named
 conf "$T/x.conf" SAE_A SAE_X "$PA" kme-a.test sae-a
-bad=0
-for i in $(seq 40); do
-  "$CLIENT" "$T/x.conf" new SAE_X 2>"$T/err"
-  rc=$?
-  if [[ $rc != 112 ]] || ! grep -q "answered 401: Error 401 Unknown SAE SAE_X" "$T/err"; then
-    bad=$((bad + 1))
-    last="rc $rc: $(cat "$T/err")"
-  fi
-done
-((bad == 0)) && pass "40/40: 401 + reset before the body is read -> AUTH error, no SIGPIPE: $(cat "$T/err")" ||
-  fail "$bad/40 runs wrong; last: $last"
-
+forty "401 + reset before the body is read -> AUTH error, no SIGPIPE" "$T/x.conf" SAE_X 112 \
+  "answered 401: Error 401 Unknown SAE SAE_X"
 # 3. a client certificate the KME does not accept (TLS 1.3: the alert comes after our handshake)
 conf "$T/r.conf" SAE_A SAE_B "$PA" kme-a.test rogue
-bad=0
-for i in $(seq 40); do
-  "$CLIENT" "$T/r.conf" new SAE_B 2>"$T/err"
-  rc=$?
-  if [[ $rc != 112 ]] || ! grep -q "rejected our client certificate (qkd.cert): TLS alert" "$T/err"; then
-    bad=$((bad + 1))
-    last="rc $rc: $(cat "$T/err")"
-  fi
-done
-((bad == 0)) && pass "40/40: rejected client certificate named with its alert: $(cat "$T/err")" ||
-  fail "$bad/40 runs did not name the rejected certificate; last: $last"
+forty "rejected client certificate named with its alert" "$T/r.conf" SAE_B 112 \
+  "rejected our client certificate (qkd.cert): TLS alert"
 
 # 4. prefetch 4 with fewer keys at the KME than that: the key still comes (5 keys are left)
 conf "$T/p.conf" SAE_A SAE_B "$PA" kme-a.test sae-a "prefetch = 4"
