@@ -107,14 +107,15 @@ static int ctx_read_qkd_config(QKS_CTX *ctx)
     if ((rc = qks_config_get_long(cfg, "qkd.reserve", 0, 0, 1000000000, &ctx->reserve)) != QKS_OK)
         return rc;
     if ((rc = ctx_choice(cfg, "qkd.fallback", "none", "classical", &ctx->fallback)) != QKS_OK ||
-        (rc = ctx_choice(cfg, "qkd.accept_fallback", "no", "yes", &ctx->accept_fallback)) !=
-            QKS_OK)
+        (rc = ctx_choice(cfg, "qkd.accept_fallback", "no", "yes", &ctx->accept_fallback)) != QKS_OK)
         return rc;
     {
         const char *log = qks_config_get(cfg, "qkd.fallback_log");
         if (log != NULL && (log[0] != '/' || strlen(log) >= sizeof(ctx->fallback_log)))
-            return qks_set_error(QKS_ERR_CONFIG, "qkd.fallback_log = '%s': an absolute path "
-                                                 "expected", log);
+            return qks_set_error(QKS_ERR_CONFIG,
+                                 "qkd.fallback_log = '%s': an absolute path "
+                                 "expected",
+                                 log);
         snprintf(ctx->fallback_log, sizeof(ctx->fallback_log), "%s", log ? log : "");
     }
 

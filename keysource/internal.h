@@ -77,11 +77,11 @@ typedef struct {
 
 typedef struct {
     char sae_id[QKS_SAE_ID_MAX + 1];
-    QKS_BUCKET bucket;     /* qkd.rate_limit / qkd.rate_burst on qks_key_new */
-    uint64_t keys_issued;  /* qks_key_new successes (we are master) */
-    uint64_t keys_fetched; /* qks_key_get successes (we are slave) */
-    uint64_t key_failures; /* driver failures on new/get */
-    uint64_t rate_limited; /* qks_key_new refused by the rate limit */
+    QKS_BUCKET bucket;         /* qkd.rate_limit / qkd.rate_burst on qks_key_new */
+    uint64_t keys_issued;      /* qks_key_new successes (we are master) */
+    uint64_t keys_fetched;     /* qks_key_get successes (we are slave) */
+    uint64_t key_failures;     /* driver failures on new/get */
+    uint64_t rate_limited;     /* qks_key_new refused by the rate limit */
     uint64_t reserve_refusals; /* TLS key requests refused at qkd.reserve */
     uint64_t fallbacks;        /* handshakes completed without a QKD key (either side) */
 } QKS_PEER;

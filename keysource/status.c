@@ -109,8 +109,8 @@ static int qkd_json(QKS_CTX *ctx, json_t *root)
         (rc = set(root, "fallback", json_string(ctx->fallback ? "classical" : "none"))) != QKS_OK ||
         (rc = set(root, "accept_fallback", json_string(ctx->accept_fallback ? "yes" : "no"))) !=
             QKS_OK ||
-        (rc = set(root, "fallback_log", ctx->fallback_log[0] ? json_string(ctx->fallback_log)
-                                                             : json_null())) != QKS_OK)
+        (rc = set(root, "fallback_log",
+                  ctx->fallback_log[0] ? json_string(ctx->fallback_log) : json_null())) != QKS_OK)
         return rc;
     if ((peers = json_array()) == NULL || set(root, "peers", peers) != QKS_OK)
         return QKS_ERR_NOMEM;

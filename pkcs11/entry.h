@@ -1,6 +1,6 @@
 /*
- * Prototypes of the 3.0 entry points that a 2.40 system header (p11-kit < 0.25) does not declare, and the
- * helper every session-based entry point uses.
+ * Prototypes of the 3.0 entry points that a 2.40 system header (p11-kit < 0.25) does not declare,
+ * and the helper every session-based entry point uses.
  */
 #ifndef QKEY_PKCS11_ENTRY_H
 #define QKEY_PKCS11_ENTRY_H

@@ -38,10 +38,10 @@ int qkp_classical_export(QKP_PROV *prov, const QKP_VARIANT *v, EVP_PKEY *pkey, u
     int ok = 0;
 
     if (v->kem) {
-        if (priv != NULL || (pub != NULL && (!EVP_PKEY_get_octet_string_param(
-                                                 pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub,
-                                                 v->pub_len, &n) ||
-                                             n != v->pub_len)))
+        if (priv != NULL ||
+            (pub != NULL && (!EVP_PKEY_get_octet_string_param(
+                                 pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub, v->pub_len, &n) ||
+                             n != v->pub_len)))
             goto done;
     } else if (v->curve == NULL) {
         n = v->pub_len;

@@ -3,8 +3,9 @@
  * SSL_CTX is created and adds each group it can fetch a key manager for; the names then work in
  * `Groups =` / `-groups` lines. QKD groups are TLS 1.3 KEM groups, never DTLS, with code points
  * from the private-use range (config: tls.codepoint.<group>). The ML-KEM + QKD groups are offered
- * only where the running libcrypto offers the hybrid ML-KEM KEM by name. Without a QKD driver the provider
- * offers no group (a Groups line naming one is then dropped by libssl, see docs/provider.md).
+ * only where the running libcrypto offers the hybrid ML-KEM KEM by name. Without a QKD driver the
+ * provider offers no group (a Groups line naming one is then dropped by libssl, see
+ * docs/provider.md).
  */
 #include <string.h>
 #include <strings.h>

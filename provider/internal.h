@@ -59,8 +59,8 @@ typedef struct qkp_prov_st {
     char config_error[512]; /* why the key source could not be opened, "" if it was */
     uint16_t codepoint[QKP_NVARIANTS];
     atomic_int available[QKP_NVARIANTS]; /* 0 unknown, 1 yes, 2 no (qkp_variant_available) */
-    atomic_uint_fast64_t seed_calls;    /* successful QRNG get_seed calls */
-    atomic_uint_fast64_t seed_failures; /* failed QRNG get_seed / generate calls */
+    atomic_uint_fast64_t seed_calls;     /* successful QRNG get_seed calls */
+    atomic_uint_fast64_t seed_failures;  /* failed QRNG get_seed / generate calls */
 } QKP_PROV;
 
 /* Does the running libcrypto (any loaded provider) offer the variant's classical part? The
@@ -120,7 +120,7 @@ int qkp_config_build(const char *const *keys, const char *const *values, size_t 
 
 /* ---- KEM wire format (kemwire.c): see docs/kem-wire-format.md -------------------------- */
 #define QKP_WIRE_VERSION  1
-#define QKP_WIRE_FALLBACK 2 /* a ciphertext marked "completed without a QKD key" (fallback.md) */
+#define QKP_WIRE_FALLBACK 2    /* a ciphertext marked "completed without a QKD key" (fallback.md) */
 #define QKP_CLASSICAL_MAX 1665 /* SecP384r1MLKEM1024: P-384 point + ML-KEM-1024 key/ct */
 #define QKP_PUB_MAX       (2 + 2 + QKP_CLASSICAL_MAX + 1 + QKS_SAE_ID_MAX)
 #define QKP_CT_MAX        (2 + 2 + QKP_CLASSICAL_MAX + 1 + QKS_SAE_ID_MAX + 1 + QKS_KEY_ID_MAX)
@@ -194,7 +194,7 @@ typedef struct qkp_key_st {
     EVP_PKEY *peer;                       /* the classical public as an EVP_PKEY (peer keys) */
     EVP_PKEY *own; /* KEM variants: our key pair. OpenSSL 3 cannot export a hybrid ML-KEM private
                     * key to raw bytes portably, so it stays in OpenSSL's object (one handshake). */
-    char sae_id[QKS_SAE_ID_MAX + 1];      /* the key owner's SAE ID */
+    char sae_id[QKS_SAE_ID_MAX + 1]; /* the key owner's SAE ID */
 } QKP_KEY;
 
 /* Upper bounds that never touch the key source. */

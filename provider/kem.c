@@ -262,12 +262,11 @@ static int decapsulate(void *vctx, unsigned char *out, size_t *outlen, const uns
             goto done;
         }
         if (v->kem) {
-            if (key->own == NULL ||
-                !qkp_classical_decap(ctx->prov, v, key->own, w.classical, w.classical_len,
-                                     classical))
+            if (key->own == NULL || !qkp_classical_decap(ctx->prov, v, key->own, w.classical,
+                                                         w.classical_len, classical))
                 goto done;
-        } else if ((server = qkp_classical_load_pub(ctx->prov, v, w.classical,
-                                                    w.classical_len)) == NULL ||
+        } else if ((server = qkp_classical_load_pub(ctx->prov, v, w.classical, w.classical_len)) ==
+                       NULL ||
                    (mine = qkp_classical_load_priv(ctx->prov, v, key->priv, key->pub)) == NULL ||
                    !qkp_classical_derive(ctx->prov, v, mine, server, classical)) {
             goto done;

@@ -41,8 +41,8 @@ typedef struct e14_status_st {
 typedef struct e14_peer_st {
     char sae_id[QKS_SAE_ID_MAX + 1];
     E14_STATUS status;
-    json_t *status_raw; /* the KME's whole answer, for status() */
-    double status_time; /* monotonic seconds; 0 = never fetched */
+    json_t *status_raw;      /* the KME's whole answer, for status() */
+    double status_time;      /* monotonic seconds; 0 = never fetched */
     size_t enc_since_status; /* keys obtained at enc_keys since that status answer */
     QKS_KEY *prefetched[E14_MAX_PREFETCH];
     size_t n_prefetched;
@@ -123,8 +123,8 @@ typedef struct e14_http_head_st {
 
 /* The request: GET when body is NULL, else POST with a JSON body. Length, or -1 if it does
  * not fit in cap. */
-int e14_http_request(char *out, size_t cap, const char *host, const char *port,
-                     const char *path, const char *body);
+int e14_http_request(char *out, size_t cap, const char *host, const char *port, const char *path,
+                     const char *body);
 /* Parse an answer's head from the start of buf: 1 complete (h filled), 0 more bytes needed,
  * -1 malformed (bad status line, conflicting lengths, unknown transfer coding, too long). */
 int e14_http_parse_head(const char *buf, size_t len, E14_HTTP_HEAD *h);

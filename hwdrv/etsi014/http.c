@@ -249,10 +249,14 @@ static int is_ip_literal(const char *s)
 
 /* TLS alerts by which a KME says it does not accept our client certificate (qkd.cert). */
 static const int client_cert_alerts[] = {
-    SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED,  SSL_R_SSLV3_ALERT_BAD_CERTIFICATE,
-    SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN,    SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED,
-    SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED,    SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE,
-    SSL_R_TLSV1_ALERT_UNKNOWN_CA,             SSL_R_TLSV1_ALERT_ACCESS_DENIED,
+    SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED,
+    SSL_R_SSLV3_ALERT_BAD_CERTIFICATE,
+    SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN,
+    SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED,
+    SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED,
+    SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE,
+    SSL_R_TLSV1_ALERT_UNKNOWN_CA,
+    SSL_R_TLSV1_ALERT_ACCESS_DENIED,
 };
 
 /* Is an error on the queue the KME's TLS alert rejecting our certificate? Then report it as
@@ -336,7 +340,6 @@ static int tls_handshake(E14_DRV *d, double deadline)
     }
     return QKS_OK;
 }
-
 
 /* Is the idle keep-alive connection still usable? Nothing must be waiting on it but TLS
  * post-handshake messages (session tickets). */
@@ -523,9 +526,9 @@ static int http_status_error(E14_DRV *d, int op, int status, const char *msg)
     case 404:
         /* enc_keys: some KMEs say "not enough keys" with 400 (e14_says_exhausted);
          * dec_keys: the key_ID is unknown, already delivered, or not for this SAE */
-        code = op == E14_OP_DEC                             ? QKS_ERR_KEY_UNKNOWN
+        code = op == E14_OP_DEC                           ? QKS_ERR_KEY_UNKNOWN
                : status == 400 && e14_says_exhausted(msg) ? QKS_ERR_NO_KEY
-                                                            : QKS_ERR_KME;
+                                                          : QKS_ERR_KME;
         break;
     default:
         code = QKS_ERR_KME;
@@ -607,8 +610,8 @@ static int exchange(E14_DRV *d, const char *path, const char *body, int op, char
         }
     }
     if (io == IO_TIMEOUT) {
-        rc = qks_set_error(QKS_ERR_TIMEOUT, "KME %s: no %s within qkd.timeout_ms = %ld",
-                           d->kme_url, a.len ? "complete answer" : "answer", d->timeout_ms);
+        rc = qks_set_error(QKS_ERR_TIMEOUT, "KME %s: no %s within qkd.timeout_ms = %ld", d->kme_url,
+                           a.len ? "complete answer" : "answer", d->timeout_ms);
     } else if (done == -3) {
         rc = qks_set_error(QKS_ERR_NOMEM, "out of memory for a KME answer");
     } else if (done == -1) {

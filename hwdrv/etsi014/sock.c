@@ -74,9 +74,8 @@ static void make_method(void)
 {
     int type = BIO_get_new_index();
 
-    if (type == -1 ||
-        (method = BIO_meth_new(type | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
-                               "qkey etsi014 socket")) == NULL)
+    if (type == -1 || (method = BIO_meth_new(type | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                             "qkey etsi014 socket")) == NULL)
         return;
     if (!BIO_meth_set_write(method, sock_write) || !BIO_meth_set_read(method, sock_read) ||
         !BIO_meth_set_puts(method, sock_puts) || !BIO_meth_set_ctrl(method, sock_ctrl)) {

@@ -19,8 +19,8 @@
 
 #include "etsi014.h"
 
-int e14_http_request(char *out, size_t cap, const char *host, const char *port,
-                     const char *path, const char *body)
+int e14_http_request(char *out, size_t cap, const char *host, const char *port, const char *path,
+                     const char *body)
 {
     size_t blen = body != NULL ? strlen(body) : 0;
     int n;

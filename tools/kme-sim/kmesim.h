@@ -5,7 +5,7 @@
  */
 #ifndef QKEY_KMESIM_H
 /* connection bounds of each KME (server.c); docs/kme-sim.md */
-#define KMESIM_UNAUTH_TIMEOUT_S 5 /* until TLS is done and a request has come */
+#define KMESIM_UNAUTH_TIMEOUT_S 5  /* until TLS is done and a request has come */
 #define KMESIM_KEEPALIVE_S      60 /* idle keep-alive of an authenticated client */
 #define KMESIM_MAX_CONNECTIONS  512
 #define KMESIM_MAX_PER_CLIENT   64 /* per client IP address */

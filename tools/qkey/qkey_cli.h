@@ -104,10 +104,10 @@ typedef struct {
     char *groups_dropped;     /* configured groups missing from the offer, ':'-joined, or NULL */
     char groups_error[256];   /* could not build the ClientHello */
     /* post-quantum: groups named *MLKEM* (ML-KEM hybrids, with or without QKD) */
-    char *pq_offered;         /* offered in this configuration, ':'-joined, or NULL */
-    char *pq_default;         /* what this OpenSSL offers with no configuration, or NULL */
-    int pq_downgrade;         /* fewer PQ groups than the defaults */
-    int pq_allowed;           /* tls.allow_pq_downgrade = yes in the qkey section */
+    char *pq_offered;           /* offered in this configuration, ':'-joined, or NULL */
+    char *pq_default;           /* what this OpenSSL offers with no configuration, or NULL */
+    int pq_downgrade;           /* fewer PQ groups than the defaults */
+    int pq_allowed;             /* tls.allow_pq_downgrade = yes in the qkey section */
     char mlkem_qkd_absent[200]; /* why the ML-KEM + QKD groups are absent, "" if present */
 } QKEY_OSSL_REPORT;
 

@@ -112,7 +112,8 @@ static json_t *ossl_json(const QKEY_OSSL_REPORT *r, int ok)
     json_object_set_new(g, "pq_default", str_or_null(r->pq_default));
     json_object_set_new(g, "pq_downgrade", json_boolean(r->pq_downgrade));
     json_object_set_new(g, "pq_downgrade_allowed", json_boolean(r->pq_allowed));
-    json_object_set_new(g, "mlkem_qkd_absent", str_or_null(r->mlkem_qkd_absent[0] ? r->mlkem_qkd_absent : NULL));
+    json_object_set_new(g, "mlkem_qkd_absent",
+                        str_or_null(r->mlkem_qkd_absent[0] ? r->mlkem_qkd_absent : NULL));
     json_object_set_new(o, "groups", g);
     json_object_set_new(o, "ok", json_boolean(ok));
     return o;
@@ -164,9 +165,10 @@ static void ossl_print(const QKEY_OSSL_REPORT *r)
                r->pq_allowed ? "PQ downgrade (allowed by tls.allow_pq_downgrade)"
                              : "POST-QUANTUM DOWNGRADE",
                r->pq_default ? r->pq_default : "none",
-               r->pq_allowed ? "" : "; put x25519mlkem768_qkd and X25519MLKEM768 in Groups, or "
-                                    "set tls.allow_pq_downgrade = yes in the qkey section if "
-                                    "deliberate");
+               r->pq_allowed ? ""
+                             : "; put x25519mlkem768_qkd and X25519MLKEM768 in Groups, or "
+                               "set tls.allow_pq_downgrade = yes in the qkey section if "
+                               "deliberate");
     if (r->mlkem_qkd_absent[0])
         printf("  ML-KEM + QKD groups: absent: %s\n", r->mlkem_qkd_absent);
 }

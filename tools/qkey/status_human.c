@@ -47,7 +47,8 @@ static void print_peer(FILE *out, const json_t *p)
     const json_t *link = json_object_get(p, "link");
     const json_t *ext = json_object_get(json_object_get(link, "kme"), "status_extension");
     double stored = num(link, "stored_key_count", -1), max = num(link, "max_key_count", -1);
-    double consumption = num(ext, "consumption_keys_per_s", num(link, "consumption_keys_per_s", -1));
+    double consumption =
+        num(ext, "consumption_keys_per_s", num(link, "consumption_keys_per_s", -1));
     double supply = num(ext, "supply_bps", -1), key_bits = num(link, "key_bits", 256);
     double next_pass = num(ext, "next_pass_in_s", -1), empty = num(link, "seconds_until_empty", -1);
     double logged = num(p, "fallbacks_logged", -1);
@@ -94,11 +95,12 @@ void qkey_status_summary(FILE *out, const json_t *ks)
         fprintf(out, ", %.0f-bit keys", num(ks, "key_bits", 0));
     fprintf(out, "\n");
     if (str(ks, "driver", NULL) != NULL)
-        fprintf(out, "  policy: on_exhausted = %s, reserve = %.0f, fallback = %s, accept_fallback = %s\n",
-                str(ks, "on_exhausted", "fail"), num(ks, "reserve", 0), str(ks, "fallback", "none"),
-                str(ks, "accept_fallback", "no"));
-    json_array_foreach(peers, i, p)
-        print_peer(out, p);
+        fprintf(
+            out,
+            "  policy: on_exhausted = %s, reserve = %.0f, fallback = %s, accept_fallback = %s\n",
+            str(ks, "on_exhausted", "fail"), num(ks, "reserve", 0), str(ks, "fallback", "none"),
+            str(ks, "accept_fallback", "no"));
+    json_array_foreach(peers, i, p) print_peer(out, p);
     if (rng != NULL)
         fprintf(out, "RNG: source %s, %s; health: %s%s%s\n", str(rng, "source", "?"),
                 str(rng, "conditioning", "no conditioning"),

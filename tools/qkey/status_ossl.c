@@ -254,8 +254,7 @@ static void check_groups(OSSL_LIB_CTX *lc, QKEY_OSSL_REPORT *rep)
     char nbuf[16];
     size_t count;
 
-    if (!client_offer(lc, &table, &ssl, &ids, &count, rep->groups_error,
-                      sizeof(rep->groups_error)))
+    if (!client_offer(lc, &table, &ssl, &ids, &count, rep->groups_error, sizeof(rep->groups_error)))
         goto done;
     for (size_t i = 0; i < count; i++) {
         const char *n =
@@ -322,8 +321,8 @@ static void check_pq(const char *path, QKEY_OSSL_REPORT *rep)
         n_default++;
     if (cfg != NULL && qkey_cnf_keysource(path, cfg, err, sizeof(err)) &&
         (v = qks_config_get(cfg, "tls.allow_pq_downgrade")) != NULL)
-        rep->pq_allowed = strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0 ||
-                          strcasecmp(v, "true") == 0;
+        rep->pq_allowed =
+            strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0;
     qks_config_free(cfg);
     rep->pq_downgrade = n_offered < n_default;
 }

@@ -25,7 +25,8 @@ static void test_request(void)
     CU_ASSERT(strstr(buf, "\r\nContent-Length: 12\r\n\r\n{\"number\":1}") != NULL);
     CU_ASSERT(strstr(buf, "Connection") == NULL); /* HTTP/1.1: keep-alive is the default */
     n = e14_http_request(buf, sizeof(buf), "h", "1", "/status", NULL);
-    CU_ASSERT_STRING_EQUAL(buf, "GET /status HTTP/1.1\r\nHost: h:1\r\nAccept: application/json\r\n\r\n");
+    CU_ASSERT_STRING_EQUAL(buf,
+                           "GET /status HTTP/1.1\r\nHost: h:1\r\nAccept: application/json\r\n\r\n");
     CU_ASSERT_EQUAL(e14_http_request(buf, 20, "h", "1", "/status", NULL), -1);
 }
 
@@ -38,14 +39,17 @@ static void test_heads(void)
     /* HTTP/1.0, as Flask/Werkzeug KMEs answer: closes after the answer */
     CU_ASSERT_EQUAL(head("HTTP/1.0 400 BAD REQUEST\r\nContent-Length: 3\r\n\r\n", &h), 1);
     CU_ASSERT(h.status == 400 && !h.keep_alive);
-    CU_ASSERT_EQUAL(head("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n", &h), 1);
+    CU_ASSERT_EQUAL(
+        head("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n", &h), 1);
     CU_ASSERT(h.keep_alive);
-    CU_ASSERT_EQUAL(head("HTTP/1.1 200 OK\r\nConnection: upgrade, close\r\nContent-Length: 1\r\n\r\n", &h), 1);
+    CU_ASSERT_EQUAL(
+        head("HTTP/1.1 200 OK\r\nConnection: upgrade, close\r\nContent-Length: 1\r\n\r\n", &h), 1);
     CU_ASSERT(!h.keep_alive);
     /* no length, not chunked: the body ends at close, so the connection cannot be reused */
     CU_ASSERT_EQUAL(head("HTTP/1.1 200 OK\r\n\r\n", &h), 1);
     CU_ASSERT(h.content_length == -1 && !h.keep_alive);
-    CU_ASSERT_EQUAL(head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n", &h), 1);
+    CU_ASSERT_EQUAL(
+        head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n", &h), 1);
     CU_ASSERT(h.chunked && h.content_length == -1 && h.keep_alive);
     CU_ASSERT_EQUAL(head("HTTP/1.1 204 No Content\r\n\r\n", &h), 1);
     CU_ASSERT(h.content_length == 0 && h.keep_alive);
@@ -59,9 +63,11 @@ static void test_heads(void)
     CU_ASSERT_EQUAL(head("HTTP/1.1 2000 OK\r\n\r\n", &h), -1);
     CU_ASSERT_EQUAL(head("HTTP/1.1 099 x\r\n\r\n", &h), -1);
     CU_ASSERT_EQUAL(head("SSH-2.0-OpenSSH\r\n\r\n", &h), -1);
-    CU_ASSERT_EQUAL(head("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", &h), -1);
+    CU_ASSERT_EQUAL(head("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", &h),
+                    -1);
     CU_ASSERT_EQUAL(head("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", &h), -1);
-    CU_ASSERT_EQUAL(head("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", &h), -1);
+    CU_ASSERT_EQUAL(head("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", &h),
+                    -1);
     CU_ASSERT_EQUAL(head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &h), -1);
     CU_ASSERT_EQUAL(head("HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n", &h), -1);
     {
@@ -81,7 +87,7 @@ static void test_chunked(void)
     strcpy(b, enc);
     CU_ASSERT_EQUAL(e14_http_dechunk(b, strlen(b), &out, &used), 1);
     CU_ASSERT(out == 7 && memcmp(b, "{\"a\":1}", 7) == 0);
-    CU_ASSERT_EQUAL(used, strlen(enc) - 4); /* "NEXT" is not part of it */
+    CU_ASSERT_EQUAL(used, strlen(enc) - 4);              /* "NEXT" is not part of it */
     for (size_t cut = 0; cut < strlen(enc) - 4; cut++) { /* partial: 0 and untouched */
         strcpy(b, enc);
         CU_ASSERT_EQUAL(e14_http_dechunk(b, cut, &out, &used), 0);
