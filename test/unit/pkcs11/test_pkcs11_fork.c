@@ -89,6 +89,62 @@ static void test_pin_lockout(void)
     (void)F->C_CloseAllSessions(p11.slot);
 }
 
+/* 150 processes try a wrong PIN at the same moment: no more than token.max_login_attempts
+ * (10 by default) are checked, the rest are told the PIN is locked, and so is the right PIN. */
+#define RACERS 150
+static void test_pin_race(void)
+{
+    int go[2], incorrect = 0, locked = 0, other = 0;
+    pid_t pids[RACERS];
+    CK_SESSION_HANDLE s;
+    CK_TOKEN_INFO ti;
+
+    CU_ASSERT_FATAL(pipe(go) == 0);
+    fflush(NULL);
+    for (int i = 0; i < RACERS; i++) {
+        if ((pids[i] = fork()) == 0) {
+            char c;
+            CK_SESSION_HANDLE cs;
+            close(go[1]);
+            if (read(go[0], &c, 1) < 0) /* EOF when the parent closes: all start at once */
+                _exit(3);
+            /* a forked child starts afresh (Base 3.0, 5.4): initialise and find the token */
+            CK_SLOT_ID slots[4];
+            CK_ULONG n = 4;
+            if (F->C_Initialize(NULL) != CKR_OK || F->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK ||
+                n == 0 || F->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL, NULL, &cs) != CKR_OK)
+                _exit(4);
+            CK_RV rv = F->C_Login(cs, CKU_USER, (CK_UTF8CHAR *)"000000", 6);
+            _exit(rv == CKR_PIN_INCORRECT ? 0 : rv == CKR_PIN_LOCKED ? 1 : 2);
+        }
+        CU_ASSERT_FATAL(pids[i] > 0);
+    }
+    close(go[0]);
+    close(go[1]);
+    for (int i = 0; i < RACERS; i++) {
+        int st = -1;
+        waitpid(pids[i], &st, 0);
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 9;
+        incorrect += code == 0;
+        locked += code == 1;
+        other += code > 1;
+    }
+    printf("\n  %d wrong PINs checked, %d refused as locked, %d other\n", incorrect, locked, other);
+    CU_ASSERT(incorrect >= 1 && incorrect <= 10);
+    CU_ASSERT_EQUAL(incorrect + locked, RACERS);
+    CU_ASSERT_EQUAL(other, 0);
+    s = p11_session(0);
+    EXPECT(F->C_GetTokenInfo(p11.slot, &ti), CKR_OK);
+    CU_ASSERT_TRUE(ti.flags & CKF_USER_PIN_LOCKED);
+    EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, 6), CKR_PIN_LOCKED);
+    /* the SO unlocks, as after any lockout */
+    EXPECT(F->C_Login(s, CKU_SO, (CK_UTF8CHAR *)SO_PIN, 8), CKR_OK);
+    EXPECT(F->C_InitPIN(s, (CK_UTF8CHAR *)USER_PIN, 6), CKR_OK);
+    EXPECT(F->C_Logout(s), CKR_OK);
+    EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, 6), CKR_OK);
+    (void)F->C_CloseAllSessions(p11.slot);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -100,6 +156,7 @@ int main(void)
     CU_pSuite suite = CU_add_suite("qkey", NULL, NULL);
     CU_add_test(suite, "forked child gets fresh state", test_fork);
     CU_add_test(suite, "user PIN lockout and SO unlock", test_pin_lockout);
+    CU_add_test(suite, "150 processes, wrong PIN at once: lockout holds", test_pin_race);
     int rc = p11_run("qkey");
     p11_teardown();
     return rc;
