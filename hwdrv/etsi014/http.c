@@ -63,8 +63,12 @@ static int load_tls(E14_DRV *d)
         /* not OSSL_LIB_CTX_load_config: the process's openssl.cnf must not apply here */
         if ((d->libctx = OSSL_LIB_CTX_new()) == NULL)
             return tls_error(d, QKS_ERR_NOMEM, "cannot create a library context");
-        if ((d->default_prov = OSSL_PROVIDER_load(d->libctx, "default")) == NULL)
-            return tls_error(d, QKS_ERR_INTERNAL, "cannot load the default provider");
+        if ((d->default_prov = OSSL_PROVIDER_load(d->libctx, "default")) == NULL) {
+            rc = tls_error(d, QKS_ERR_INTERNAL, "cannot load the default provider");
+            OSSL_LIB_CTX_free(d->libctx); /* else the next try would use it without a provider */
+            d->libctx = NULL;
+            return rc;
+        }
     }
     if ((ctx = SSL_CTX_new_ex(d->libctx, NULL, TLS_client_method())) == NULL)
         return tls_error(d, QKS_ERR_NOMEM, "cannot create a TLS context");
@@ -109,12 +113,10 @@ static int load_tls(E14_DRV *d)
         rc = tls_error(d, QKS_ERR_CONFIG, "qkd.cert is not a usable certificate");
         goto done;
     }
-    X509_free(x);
+    X509_free(x); /* SSL_CTX_use_certificate took its own reference */
     while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
-        if (!SSL_CTX_add0_chain_cert(ctx, x)) {
-            X509_free(x);
-            goto done;
-        }
+        if (!SSL_CTX_add0_chain_cert(ctx, x))
+            goto done; /* x freed there */
     ERR_clear_error();
     BIO_free(bio);
     if ((bio = BIO_new_mem_buf(d->key_pem, (int)d->key_len)) == NULL)
@@ -128,6 +130,7 @@ static int load_tls(E14_DRV *d)
     ctx = NULL;
     rc = QKS_OK;
 done:
+    X509_free(x); /* a certificate read or made before a failure (leaked on every attempt) */
     BIO_free(bio);
     EVP_PKEY_free(pkey);
     SSL_CTX_free(ctx);

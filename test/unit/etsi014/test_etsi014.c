@@ -310,6 +310,28 @@ static void test_wrong_ca_and_name(void)
     }
 }
 
+/* A client certificate OpenSSL cannot use: every request fails at TLS set-up with that cause,
+ * 1,000 times, without leaking (LeakSanitizer in the ASan build) or drifting to another cause. */
+static void test_tls_setup_failure_repeated(void)
+{
+    QHW_QKD *a = NULL;
+    QKS_KEY *k = NULL;
+    char notcert[512];
+    int same = 0;
+
+    snprintf(notcert, sizeof(notcert), "%s/sae-a.key", kme.dir); /* a PEM, but not a certificate */
+    CU_ASSERT_FATAL(test_drv_open(&kme, 'a', &a, "qkd.cert", notcert, NULL) == QKS_OK);
+    for (int i = 0; i < 1000; i++) {
+        int rc = a->meth->enc_keys(a, "SAE_B", 32, 1, &k);
+        same +=
+            rc == QKS_ERR_CONFIG && strstr(qks_last_error(), "qkd.cert is not a usable") != NULL;
+    }
+    CU_ASSERT_EQUAL(same, 1000);
+    if (same != 1000)
+        fprintf(stderr, "  last: %s\n", qks_last_error());
+    a->meth->close(a);
+}
+
 static void test_config_errors(void)
 {
     QHW_QKD *a = NULL;
@@ -540,6 +562,8 @@ int main(int argc, char **argv)
     CU_add_test(s, "restart keeps undelivered keys", test_restart_persists);
     CU_add_test(s, "KME certificate from another CA / wrong name", test_wrong_ca_and_name);
     CU_add_test(s, "config errors", test_config_errors);
+    CU_add_test(s, "TLS set-up failure x1000: same cause, no leak",
+                test_tls_setup_failure_repeated);
     CU_add_test(s, "key size limits", test_key_size_limits);
     CU_add_test(s, "prefetch and fork", test_prefetch_and_fork);
     CU_add_test(s, "exhaustion", test_exhaustion);
