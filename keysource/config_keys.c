@@ -43,6 +43,14 @@ static const QKS_CONFIG_KEY known_keys[] = {
     {"rng.extractor", 0},
     {"rng.eps_log2", 0},
     {"rng.timeout_ms", 0},
+    {"rng.diqrng_block_rounds", 0},
+    {"rng.diqrng_conf_log2", 0},
+    {"rng.diqrng_efficiency", 0},
+    {"rng.diqrng_test_prob", 0},
+    {"rng.diqrng_visibility", 0},
+    {"rng.toeplitz_seed_file", 0},
+    /* prefixes: driver tuning keys, known in a file; an openssl.cnf section can only carry the
+     * whole names above (the provider asks for each by name) */
     {"rng.sim_", 1},
     {"rng.diqrng_", 1},
     {"rng.toeplitz_", 1},
@@ -64,6 +72,15 @@ int qks_config_section_known(const char *section, size_t len)
         if (strlen(known_sections[i]) == len && strncmp(known_sections[i], section, len) == 0)
             return 1;
     return 0;
+}
+
+const char *qks_config_known_key(size_t i, int *prefix)
+{
+    if (i >= sizeof(known_keys) / sizeof(known_keys[0]) - 1)
+        return NULL;
+    if (prefix != NULL)
+        *prefix = known_keys[i].prefix;
+    return known_keys[i].name;
 }
 
 int qks_config_key_known(const char *key)

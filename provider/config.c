@@ -1,7 +1,8 @@
 /*
  * qkey provider: configuration from the provider's openssl.cnf section. OpenSSL 3.0 hands a
- * provider its section's keys only by name (core_get_params), so qkp_config_keys lists every
- * key the provider asks for; keys outside the list go in a standalone file named by
+ * provider its section's keys only by name (core_get_params), so qkp_config_key_list names
+ * every key the provider asks for, from keysource's one table; keys outside it go in a
+ * standalone file named by
  * `config = FILE` (docs/provider.md). Precedence: inline keys, then `config = FILE`; with
  * neither, the default file (qks_config_default_path()) if it exists.
  */
@@ -13,48 +14,26 @@
 
 #include "internal.h"
 
-const char *const qkp_config_keys[] = {"config",
-                                       "qkd.driver",
-                                       "qkd.sae_id",
-                                       "qkd.kme_url",
-                                       "qkd.kme_server_name",
-                                       "qkd.ca",
-                                       "qkd.cert",
-                                       "qkd.key",
-                                       "qkd.sim_link",
-                                       "qkd.sim_max_keys",
-                                       "qkd.peers",
-                                       "qkd.key_bits",
-                                       "qkd.timeout_ms",
-                                       "qkd.rate_limit",
-                                       "qkd.rate_burst",
-                                       "qkd.on_exhausted",
-                                       "qkd.prefetch",
-                                       "rng.source",
-                                       "rng.min_entropy",
-                                       "rng.alpha_log2",
-                                       "rng.extractor",
-                                       "rng.eps_log2",
-                                       "rng.timeout_ms",
-                                       "rng.toeplitz_seed_file",
-                                       "rng.diqrng_block_rounds",
-                                       "rng.diqrng_efficiency",
-                                       "rng.diqrng_test_prob",
-                                       "rng.diqrng_visibility",
-                                       "tls.codepoint.qkd",
-                                       "tls.codepoint.x25519_qkd",
-                                       "tls.codepoint.x448_qkd",
-                                       "tls.codepoint.secp256r1_qkd",
-                                       "tls.codepoint.secp384r1_qkd",
-                                       "tls.codepoint.x25519mlkem768_qkd",
-                                       "tls.codepoint.secp256r1mlkem768_qkd",
-                                       "tls.codepoint.secp384r1mlkem1024_qkd",
-                                       "tls.allow_pq_downgrade",
-                                       "qkd.reserve",
-                                       "qkd.fallback",
-                                       "qkd.accept_fallback",
-                                       "qkd.fallback_log",
-                                       NULL};
+/* The keys to ask the core for: `config`, every whole key of keysource's one table
+ * (qks_config_known_key), and tls.codepoint.<group> for each variant of ours. Prefix families
+ * (rng.sim_*) cannot be asked for by name: they belong in `config = FILE`. */
+size_t qkp_config_key_list(const char **out, size_t max, char (*cp)[QKP_CODEPOINT_KEY_MAX])
+{
+    size_t n = 0;
+    const char *k;
+    int prefix;
+
+    if (n < max)
+        out[n++] = "config";
+    for (size_t i = 0; (k = qks_config_known_key(i, &prefix)) != NULL; i++)
+        if (!prefix && n < max)
+            out[n++] = k;
+    for (int v = 0; v < QKP_NVARIANTS && n < max; v++) {
+        snprintf(cp[v], QKP_CODEPOINT_KEY_MAX, "tls.codepoint.%s", qkp_variants[v].group);
+        out[n++] = cp[v];
+    }
+    return n;
+}
 
 /* Parse a code point override: 0xFE00..0xFEFF (the TLS private-use range). */
 static int parse_codepoint(const char *s, uint16_t *out)

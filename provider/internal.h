@@ -108,7 +108,8 @@ size_t qkp_key_bytes(const QKP_PROV *prov);
 
 /* ---- configuration (config.c) ---------------------------------------------------------- */
 /* Every key the provider asks the core for from its openssl.cnf section (NULL-terminated). */
-extern const char *const qkp_config_keys[];
+#define QKP_CODEPOINT_KEY_MAX 64
+size_t qkp_config_key_list(const char **out, size_t max, char (*cp)[QKP_CODEPOINT_KEY_MAX]);
 /*
  * Build the key-source config from a provider section's key/value pairs: sets the qks keys,
  * reads `config = FILE` (or the default file when no inline key is given), and resolves

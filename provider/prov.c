@@ -157,20 +157,20 @@ static int read_config(const OSSL_CORE_HANDLE *handle, OSSL_FUNC_core_get_params
                        QKS_CONFIG **cfg, uint16_t codepoint[QKP_NVARIANTS], char *why,
                        size_t why_len)
 {
-    enum { MAXKEYS = 64 };
+    enum { MAXKEYS = 128 };
     OSSL_PARAM params[MAXKEYS + 1];
-    const char *values[MAXKEYS] = {0};
-    size_t n = 0;
+    const char *keys[MAXKEYS], *values[MAXKEYS] = {0};
+    char cp[QKP_NVARIANTS][QKP_CODEPOINT_KEY_MAX];
+    size_t n = qkp_config_key_list(keys, MAXKEYS, cp);
 
-    for (; qkp_config_keys[n] != NULL && n < MAXKEYS; n++)
-        params[n] = OSSL_PARAM_construct_utf8_ptr(qkp_config_keys[n], (char **)&values[n], 0);
+    for (size_t i = 0; i < n; i++)
+        params[i] = OSSL_PARAM_construct_utf8_ptr(keys[i], (char **)&values[i], 0);
     params[n] = OSSL_PARAM_construct_end();
     if (get_params != NULL && !get_params(handle, params)) {
         snprintf(why, why_len, "cannot read the provider's configuration section");
         return 0;
     }
-    return qkp_config_build((const char *const *)qkp_config_keys, values, n, cfg, codepoint, why,
-                            why_len);
+    return qkp_config_build((const char *const *)keys, values, n, cfg, codepoint, why, why_len);
 }
 
 static const OSSL_DISPATCH qkp_dispatch[] = {

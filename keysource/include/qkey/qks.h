@@ -71,6 +71,10 @@ int qks_config_set(QKS_CONFIG *cfg, const char *key, const char *value);
 int qks_config_load_file(QKS_CONFIG *cfg, const char *path);
 /* Value of "section.name" or NULL. */
 const char *qks_config_get(const QKS_CONFIG *cfg, const char *key);
+/* The one table of configuration keys: entry i ("qkd.driver", ...), NULL past the end; *prefix
+ * is set when the entry names a family ("rng.sim_", "tls.codepoint."). Every home of the
+ * configuration (qkey.conf, the provider's openssl.cnf section) reads its keys from it. */
+const char *qks_config_known_key(size_t i, int *prefix);
 /* Integer value with default and bounds; QKS_ERR_CONFIG if present but not a number in range. */
 int qks_config_get_long(const QKS_CONFIG *cfg, const char *key, long dflt, long min, long max,
                         long *out);
