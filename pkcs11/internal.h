@@ -324,5 +324,7 @@ CK_RV qkt_random(unsigned char *out, size_t len);
 CK_RV qkt_seed(const unsigned char *in, size_t len);
 void qkt_random_free(void);
 CK_RV qkt_rv_from_qks(int err);
+/* library.c: a line on stderr, only when QKEY_PKCS11_DEBUG is set. */
+void qkt_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* QKEY_PKCS11_INTERNAL_H */

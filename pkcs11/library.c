@@ -6,6 +6,7 @@
  * OpenSSL config, so the module behaves the same inside any OpenSSL program.
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +131,7 @@ static CK_RV load_config(const char *reserved, QKS_CONFIG **out)
         goto done;
     int err = qks_config_load_file(cfg, path);
     if (err != QKS_OK) {
-        fprintf(stderr, "qkey-pkcs11: %s: %s\n", path, qks_last_error());
+        qkt_debug("%s: %s", path, qks_last_error());
         rv = CKR_GENERAL_ERROR;
     }
 done:
@@ -141,6 +142,21 @@ done:
     }
     *out = cfg;
     return rv;
+}
+
+/* A library loaded into someone else's program says nothing on its own: why C_Initialize or an
+ * operation failed goes to stderr only when QKEY_PKCS11_DEBUG is set (docs/pkcs11.md). */
+void qkt_debug(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (getenv("QKEY_PKCS11_DEBUG") == NULL)
+        return;
+    va_start(ap, fmt);
+    fputs("qkey-pkcs11: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
 }
 
 static CK_RV lib_new(const char *reserved, QKT_LIB **out)
@@ -163,7 +179,7 @@ static CK_RV lib_new(const char *reserved, QKT_LIB **out)
     int err = qks_ctx_new(cfg, &lib->qks);
     qks_config_free(cfg);
     if (err != QKS_OK) {
-        fprintf(stderr, "qkey-pkcs11: %s\n", qks_last_error());
+        qkt_debug("%s", qks_last_error());
         rv = CKR_GENERAL_ERROR;
         goto err;
     }
@@ -194,7 +210,7 @@ static CK_RV lib_new(const char *reserved, QKT_LIB **out)
     *out = lib;
     return CKR_OK;
 cfgerr:
-    fprintf(stderr, "qkey-pkcs11: [token]: %s\n", qks_last_error());
+    qkt_debug("[token]: %s", qks_last_error());
 err:
     lib_free(lib);
     return rv;

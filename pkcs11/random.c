@@ -21,8 +21,8 @@
 
 CK_RV qkt_rv_from_qks(int err)
 {
-    if (getenv("QKEY_PKCS11_DEBUG") != NULL)
-        fprintf(stderr, "qkey-pkcs11: %s: %s\n", qks_strerror(err), qks_last_error());
+    if (err != QKS_OK)
+        qkt_debug("%s: %s", qks_strerror(err), qks_last_error());
     switch (err) {
     case QKS_OK:
         return CKR_OK;

@@ -27,7 +27,7 @@ static const char schema[] =
 
 static CK_RV db_error(const char *what)
 {
-    fprintf(stderr, "qkey-pkcs11: token store %s: %s\n", what, sqlite3_errmsg(qkt_lib->db));
+    qkt_debug("token store %s: %s", what, sqlite3_errmsg(qkt_lib->db));
     return CKR_DEVICE_ERROR;
 }
 
@@ -47,7 +47,7 @@ CK_RV qkt_store_open(const char *path)
         /* Create the file owner-only before SQLite does (it would honour the umask). */
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0) {
-            fprintf(stderr, "qkey-pkcs11: token.store %s: cannot open\n", path);
+            qkt_debug("token.store %s: cannot open", path);
             return CKR_GENERAL_ERROR;
         }
         close(fd);
