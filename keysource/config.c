@@ -225,6 +225,7 @@ int qks_config_load_file(QKS_CONFIG *cfg, const char *path)
     struct stat st;
     int rc = QKS_OK;
 
+    qks_clear_error();
     if (cfg == NULL || path == NULL)
         return qks_set_error(QKS_ERR_INVALID, "qks_config_load_file: NULL argument");
     /* Probe first so a missing or unreadable file gets the system's reason (and a directory,

@@ -149,6 +149,7 @@ int qks_ctx_new(const QKS_CONFIG *cfg, QKS_CTX **out)
     QKS_CTX *ctx = NULL;
     int rc;
 
+    qks_clear_error();
     if (out == NULL)
         return qks_set_error(QKS_ERR_INVALID, "qks_ctx_new: NULL output");
     *out = NULL;

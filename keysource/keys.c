@@ -181,6 +181,7 @@ int qks_key_new_ex(QKS_CTX *ctx, const char *peer, int purpose, QKS_KEY **out)
     QKS_KEY *key = NULL;
     int rc, allowed;
 
+    qks_clear_error(); /* a detail left by an earlier call must not describe this one */
     if (out == NULL || ctx == NULL)
         return qks_set_error(QKS_ERR_INVALID, "qks_key_new: NULL argument");
     *out = NULL;
@@ -217,6 +218,7 @@ int qks_key_get(QKS_CTX *ctx, const char *peer, const char *key_id, QKS_KEY **ou
     QKS_KEY *key = NULL;
     int rc;
 
+    qks_clear_error();
     if (out == NULL || ctx == NULL)
         return qks_set_error(QKS_ERR_INVALID, "qks_key_get: NULL argument");
     *out = NULL;

@@ -15,6 +15,7 @@ static int rng_missing(const QKS_CTX *ctx)
 
 int qks_random(QKS_CTX *ctx, unsigned char *out, size_t len)
 {
+    qks_clear_error();
     if (ctx == NULL || (out == NULL && len > 0))
         return qks_set_error(QKS_ERR_INVALID, "qks_random: NULL argument");
     qks_ctx_check_fork(ctx);

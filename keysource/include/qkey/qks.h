@@ -50,7 +50,7 @@ enum {
 const char *qks_strerror(int err);
 /* Detail of the calling thread's last failure (empty string if none). Valid until the thread's
  * next qks_* call. Never contains secrets. */
-const char *qks_last_error(void);
+const char *qks_last_error(void); /* "" after a call that succeeded: each call clears it */
 /* Clear the calling thread's last error. */
 void qks_clear_error(void);
 

@@ -38,7 +38,10 @@ if command -v rngtest >/dev/null; then
   for src in $sources; do
     QKEY_CONF=$T/q-$src.conf timeout 120 "$QKEY" rand $((blocks * 2500)) >"$T/$src.bin" 2>"$T/$src.err" || fail "$src: $(tail -1 "$T/$src.err")"
     f=$( (rngtest -c $blocks <"$T/$src.bin" 2>&1 || true) | sed -n 's/.*FIPS 140-2 failures: \([0-9]*\).*/\1/p')
-    [[ -n $f && $f -le 3 ]] || fail "$src: rngtest failures: ${f:-none reported}"
+    # an ideal source fails ~0.08% of FIPS 140-2 blocks (Poisson, mean 0.8 per 1000): allowing
+    # 6 per 1000 (3 per 100) makes a false alarm ~1e-5, while a biased source fails hundreds
+    limit=$((blocks >= 1000 ? 6 : 3))
+    [[ -n $f && $f -le $limit ]] || fail "$src: rngtest failures: ${f:-none reported} (limit $limit)"
     ok "$src: $((blocks * 2500)) bytes, $f FIPS 140-2 failures in $blocks blocks of 20,000 bits"
   done
 else

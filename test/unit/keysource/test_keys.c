@@ -82,6 +82,11 @@ static void test_allowlist(void)
     CU_ASSERT_EQUAL(qks_key_get(a, "SAE_B", "../../etc/passwd", &k), QKS_ERR_INVALID);
     CU_ASSERT_EQUAL(qks_key_get(a, "SAE_B", NULL, &k), QKS_ERR_INVALID);
     CU_ASSERT_PTR_NULL(k);
+    /* a call that succeeds leaves no stale detail of the failures before it */
+    CU_ASSERT(qks_last_error()[0] != '\0');
+    CU_ASSERT_EQUAL_FATAL(qks_key_new(a, "SAE_B", &k), QKS_OK);
+    CU_ASSERT_STRING_EQUAL(qks_last_error(), "");
+    qks_key_free(k);
     qks_ctx_free(a);
 }
 
