@@ -131,10 +131,12 @@ static int qrng_generate(void *vr, unsigned char *out, size_t outlen, unsigned i
                          int prediction_resistance, const unsigned char *adin, size_t adin_len)
 {
     QRNG *r = vr;
+    unsigned have = qks_rng_strength(r->prov->qks);
 
-    if (strength > qks_rng_strength(r->prov->qks)) {
+    /* a source that did not open has no strength: the draw reports why, not "gives 0" */
+    if (have != 0 && strength > have) {
         QKP_RAISE(r->prov, QKP_R_BAD_STRENGTH, "QRNG: %u bits requested, source gives %u", strength,
-                  qks_rng_strength(r->prov->qks));
+                  have);
         return 0;
     }
     return draw(r, out, outlen);
@@ -153,7 +155,8 @@ static size_t qrng_get_seed(void *vr, unsigned char **pout, int entropy, size_t 
                             size_t adin_len)
 {
     QRNG *r = vr;
-    size_t len = ((size_t)entropy + 7) / 8; /* qks_random gives full-entropy bytes */
+    /* qks_random gives full-entropy bytes; a negative request asks for no more than min_len */
+    size_t len = entropy > 0 ? ((size_t)entropy + 7) / 8 : 0;
     unsigned char *buf;
 
     *pout = NULL;

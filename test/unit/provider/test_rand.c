@@ -17,7 +17,7 @@
 
 #include "helpers.h"
 
-static OSSL_LIB_CTX *lib_a, *lib_bad;
+static OSSL_LIB_CTX *lib_a, *lib_bad, *lib_nodev;
 
 static void test_qrng_as_seed_source(void)
 {
@@ -95,6 +95,35 @@ static void test_rejected_config_fails_every_use(void)
     CU_ASSERT(strstr(err, "qkd.driver") != NULL && strstr(err, "nosuch") != NULL);
 }
 
+/* An RNG that did not open: a draw names the real cause (the device), not "source gives 0". */
+static void test_unopened_source_names_cause(void)
+{
+    EVP_RAND *rand = EVP_RAND_fetch(lib_nodev, "QRNG", NULL);
+    EVP_RAND_CTX *ctx = rand != NULL ? EVP_RAND_CTX_new(rand, NULL) : NULL;
+    unsigned char a[32];
+    char msg[512];
+
+    CU_ASSERT_FATAL(ctx != NULL);
+    (void)EVP_RAND_instantiate(ctx, 256, 0, NULL, 0, NULL);
+    ERR_clear_error();
+    CU_ASSERT(EVP_RAND_generate(ctx, a, sizeof(a), 256, 0, NULL, 0) != 1);
+    { /* every error on the queue, with its detail */
+        const char *data;
+        int flags;
+        size_t used = 0;
+        msg[0] = '\0';
+        while (ERR_get_error_all(NULL, NULL, NULL, &data, &flags) != 0 && used < sizeof(msg) - 1)
+            used += (size_t)snprintf(msg + used, sizeof(msg) - used, "%s; ",
+                                     (flags & ERR_TXT_STRING) ? data : "");
+    }
+    CU_ASSERT(strstr(msg, "/nonexistent/qrng0") != NULL);
+    CU_ASSERT(strstr(msg, "gives 0") == NULL);
+    if (strstr(msg, "/nonexistent/qrng0") == NULL)
+        fprintf(stderr, "  reason: %s\n", msg);
+    EVP_RAND_CTX_free(ctx);
+    EVP_RAND_free(rand);
+}
+
 static void test_seed_source_takes_no_parent(void)
 {
     EVP_RAND *qrng = EVP_RAND_fetch(lib_a, "QRNG", NULL);
@@ -115,13 +144,16 @@ static int suite_init(void)
 {
     lib_a = qkt_libctx("a", "SAE_A", "SAE_B", NULL);
     lib_bad = qkt_libctx("bad", "SAE_A", "SAE_B", "qkd.driver = nosuch");
-    return lib_a == NULL || lib_bad == NULL;
+    /* a device that cannot be opened: the key source opens, its RNG does not */
+    lib_nodev = qkt_libctx("nodev", "SAE_A", "SAE_B", "rng.source = device:/nonexistent/qrng0");
+    return lib_a == NULL || lib_bad == NULL || lib_nodev == NULL;
 }
 
 static int suite_clean(void)
 {
     OSSL_LIB_CTX_free(lib_a);
     OSSL_LIB_CTX_free(lib_bad);
+    OSSL_LIB_CTX_free(lib_nodev);
     qkt_cleanup_dir();
     return 0;
 }
@@ -144,6 +176,7 @@ int main(int argc, char **argv)
     CU_add_test(s, "primary DRBG draws from QRNG", test_primary_drbg_draws_from_qrng);
     CU_add_test(s, "rejected config fails every use", test_rejected_config_fails_every_use);
     CU_add_test(s, "seed source takes no parent", test_seed_source_takes_no_parent);
+    CU_add_test(s, "an RNG that did not open names the cause", test_unopened_source_names_cause);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = (int)(CU_get_number_of_failures() + CU_get_number_of_suites_failed());
