@@ -61,6 +61,14 @@ void qks_clear_error(void);
  * Keys are listed in DESIGN.md and README.md; an unknown key in a known section is an error
  * (typos must not silently fall back to defaults).
  */
+/* The calls that fail closed: ignoring their result would use a key or bytes that are not
+ * there. The compiler warns (an error under -Werror) when a caller drops it. */
+#if defined(__GNUC__) || defined(__clang__)
+#define QKS_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define QKS_MUST_CHECK
+#endif
+
 typedef struct qks_config_st QKS_CONFIG;
 
 QKS_CONFIG *qks_config_new(void);
@@ -88,7 +96,7 @@ typedef struct qks_ctx_st QKS_CTX;
  * Open the key source: validate config, read credential files, open device files. No network
  * I/O, no blocking reads: the first real use does those. The config is copied.
  */
-int qks_ctx_new(const QKS_CONFIG *cfg, QKS_CTX **out);
+QKS_MUST_CHECK int qks_ctx_new(const QKS_CONFIG *cfg, QKS_CTX **out);
 void qks_ctx_free(QKS_CTX *ctx);
 /* The config the context was opened with (for front-end keys such as token.store). */
 const QKS_CONFIG *qks_ctx_config(const QKS_CTX *ctx);
@@ -121,14 +129,14 @@ int qks_peer_allowed(const QKS_CTX *ctx, const char *peer);
  * Master side (ETSI enc_keys): a fresh key shared with `peer`. Checks the allowlist and the
  * per-peer rate limit before asking the link for anything. The key is handed out once.
  */
-int qks_key_new(QKS_CTX *ctx, const char *peer, QKS_KEY **out);
+QKS_MUST_CHECK int qks_key_new(QKS_CTX *ctx, const char *peer, QKS_KEY **out);
 /*
  * The same for a purpose. QKS_PURPOSE_TLS (the provider's handshakes) is refused with
  * QKS_ERR_RESERVE when the link can deliver no more than qkd.reserve keys to `peer`, so other
  * uses (PKCS#11 key updates, qkey key new: QKS_PURPOSE_ANY) keep their share between passes.
  */
 enum { QKS_PURPOSE_ANY = 0, QKS_PURPOSE_TLS = 1 };
-int qks_key_new_ex(QKS_CTX *ctx, const char *peer, int purpose, QKS_KEY **out);
+QKS_MUST_CHECK int qks_key_new_ex(QKS_CTX *ctx, const char *peer, int purpose, QKS_KEY **out);
 
 /*
  * Fallback policy (docs/fallback.md). qks_ctx_fallback: 1 when qkd.fallback = classical (a
@@ -144,7 +152,7 @@ void qks_fallback_note(QKS_CTX *ctx, const char *peer, int as_server, const char
  * and peer before any request. A key ID is delivered once; a second request fails with
  * QKS_ERR_KEY_UNKNOWN.
  */
-int qks_key_get(QKS_CTX *ctx, const char *peer, const char *key_id, QKS_KEY **out);
+QKS_MUST_CHECK int qks_key_get(QKS_CTX *ctx, const char *peer, const char *key_id, QKS_KEY **out);
 /* Wipe and free. NULL is fine. */
 void qks_key_free(QKS_KEY *key);
 
@@ -155,7 +163,7 @@ void qks_key_free(QKS_KEY *key);
  * never a fallback to another source. Must not call OpenSSL's RAND_* (it runs inside
  * OpenSSL's seed callback under the primary DRBG's lock).
  */
-int qks_random(QKS_CTX *ctx, unsigned char *out, size_t len);
+QKS_MUST_CHECK int qks_random(QKS_CTX *ctx, unsigned char *out, size_t len);
 /* Current RNG state: QKS_OK, or the latched/intermittent error a qks_random call would give. */
 int qks_rng_state(QKS_CTX *ctx);
 /* Assessed security strength of qks_random output in bits (256 for the conditioned output). */
