@@ -216,44 +216,55 @@ void *qks_secure_alloc(size_t n)
     return p;
 }
 
+/* Found by the pointer alone: a caller's size that disagrees with the allocation (it once
+ * decided between the pool and the large mappings, so a wrong one wiped and freed nothing) no
+ * longer matters. A pointer this allocator never gave out, or gave out and took back, is a bug
+ * that could leave a secret unwiped or free someone else's memory: abort, loudly. */
 void qks_secure_free(void *p, size_t n)
 {
+    unsigned char *c = p;
+    int found = 0;
+
+    (void)n;
     if (p == NULL)
         return;
-    if (n == 0)
-        n = 1;
     qks_lock(&sm_lock);
-    if (n <= SM_MAX_SLOT) {
-        for (size_t i = 0; i < sm_npages; i++) {
-            SM_PAGE *pg = &sm_pages[i];
-            unsigned char *c = p;
-            if (c < pg->base || c >= pg->base + sm_pagesize || pg->slot_size == 0)
-                continue;
-            unsigned s = (unsigned)((size_t)(c - pg->base) / pg->slot_size);
-            uint64_t bit = (uint64_t)1 << (s % 64);
-            if ((pg->bitmap[s / 64] & bit) != 0) {
-                qks_wipe(pg->base + (size_t)s * pg->slot_size, pg->slot_size);
-                pg->bitmap[s / 64] &= ~bit;
-                pg->used--;
-                sm_stats.slots_in_use--;
-                if (pg->used == 0)
-                    pg->slot_size = 0; /* the page may serve another size class next */
-            }
-            break;
-        }
-    } else {
-        for (size_t i = 0; i < sm_nlarge; i++) {
-            if (sm_large[i].base != p)
-                continue;
-            qks_wipe(sm_large[i].base, sm_large[i].len);
-            /* munlock is implied by munmap; a failure would only leak address space. */
-            (void)munmap(sm_large[i].base, sm_large[i].len);
-            sm_large[i] = sm_large[--sm_nlarge];
-            sm_stats.large_in_use = sm_nlarge;
-            break;
-        }
+    for (size_t i = 0; i < sm_npages && !found; i++) {
+        SM_PAGE *pg = &sm_pages[i];
+        if (c < pg->base || c >= pg->base + sm_pagesize)
+            continue;
+        size_t off = (size_t)(c - pg->base);
+        if (pg->slot_size == 0 || off % pg->slot_size != 0)
+            break; /* inside the pool, but not the start of a slot */
+        unsigned s = (unsigned)(off / pg->slot_size);
+        uint64_t bit = (uint64_t)1 << (s % 64);
+        if ((pg->bitmap[s / 64] & bit) == 0)
+            break; /* a slot not in use: freed twice */
+        qks_wipe(pg->base + (size_t)s * pg->slot_size, pg->slot_size);
+        pg->bitmap[s / 64] &= ~bit;
+        pg->used--;
+        sm_stats.slots_in_use--;
+        if (pg->used == 0)
+            pg->slot_size = 0; /* the page may serve another size class next */
+        found = 1;
+    }
+    for (size_t i = 0; i < sm_nlarge && !found; i++) {
+        if (sm_large[i].base != p)
+            continue;
+        qks_wipe(sm_large[i].base, sm_large[i].len);
+        /* munlock is implied by munmap; a failure would only leak address space. */
+        (void)munmap(sm_large[i].base, sm_large[i].len);
+        sm_large[i] = sm_large[--sm_nlarge];
+        sm_stats.large_in_use = sm_nlarge;
+        found = 1;
     }
     qks_unlock(&sm_lock);
+    if (!found) {
+        static const char msg[] = "qkey: qks_secure_free of a pointer it did not allocate\n";
+        ssize_t w = write(2, msg, sizeof(msg) - 1);
+        (void)w;
+        abort();
+    }
 }
 
 void qks_secmem_stats(QKS_SECMEM_STATS *out)

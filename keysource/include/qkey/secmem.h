@@ -15,7 +15,9 @@ extern "C" {
 
 /* Zeroed, locked, non-dumpable, wiped-on-fork memory of n bytes; NULL on failure. */
 void *qks_secure_alloc(size_t n);
-/* Wipe n bytes at p and release. NULL is fine. n must be the size given to qks_secure_alloc. */
+/* Wipe and release what qks_secure_alloc gave. NULL is fine. The allocation is found by p
+ * alone (n is not needed, kept for the callers); a pointer it did not give out, or gave out
+ * and took back, aborts the process: a secret could otherwise stay unwiped. */
 void qks_secure_free(void *p, size_t n);
 /* Wipe n bytes at p so the compiler cannot elide it. The one wipe helper of the project. */
 void qks_wipe(void *p, size_t n);

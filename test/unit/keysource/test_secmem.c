@@ -1,5 +1,6 @@
 /* Suite "secmem": the locked slot pool, its page flags, fork wiping, and mlock refusal. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,43 @@ static void *churn(void *arg)
     return NULL;
 }
 
+/* A size that disagrees with the allocation still wipes and frees it (the pool is searched by
+ * the pointer); a pointer the pool never gave out, or a second free, aborts. */
+static void test_free_by_pointer(void)
+{
+    QKS_SECMEM_STATS before, after;
+    unsigned char *p;
+    int st;
+    pid_t pid;
+
+    qks_secmem_stats(&before);
+    p = qks_secure_alloc(32);
+    CU_ASSERT_FATAL(p != NULL);
+    memset(p, 0xAB, 32);
+    qks_secure_free(p, 100000); /* a wrong size, which once skipped the pool: nothing freed */
+    qks_secmem_stats(&after);
+    CU_ASSERT_EQUAL(after.slots_in_use, before.slots_in_use);
+    for (int what = 0; what < 3; what++) {
+        fflush(NULL);
+        if ((pid = fork()) == 0) {
+            char stack_buf[16];
+            unsigned char *q = qks_secure_alloc(16);
+            if (what == 0)
+                qks_secure_free(malloc(16), 16); /* from another allocator */
+            else if (what == 1)
+                qks_secure_free(stack_buf, sizeof(stack_buf));
+            else {
+                qks_secure_free(q, 16);
+                qks_secure_free(q, 16); /* twice */
+            }
+            _exit(0);
+        }
+        CU_ASSERT_FATAL(pid > 0);
+        waitpid(pid, &st, 0);
+        CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    }
+}
+
 static void test_threads(void)
 {
     pthread_t t[THREADS];
@@ -205,6 +243,7 @@ int main(void)
     CU_add_test(s, "sizes do not overlap", test_sizes);
     CU_add_test(s, "pages are dontdump, wipeonfork, locked", test_page_flags);
     CU_add_test(s, "constant-time compare and wipe", test_memcmp_wipe);
+    CU_add_test(s, "free finds by pointer; foreign or double free aborts", test_free_by_pointer);
     CU_add_test(s, "child sees zeros (WIPEONFORK)", test_wipe_on_fork);
     CU_add_test(s, "mlock refused: still works, recorded", test_mlock_refused_still_works);
     CU_add_test(s, "8 threads alloc/free", test_threads);
