@@ -129,6 +129,8 @@ typedef struct qkt_lib_st {
     /* store */
     sqlite3 *db;
     long long data_version;
+    int synced; /* the token-object cache was refreshed in this entry point: not again (a
+                 * refresh frees every cached token object, which an earlier lookup may hold) */
     char *store_path;
     /* token */
     char label[QKT_LABEL_LEN + 1];

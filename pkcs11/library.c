@@ -64,11 +64,14 @@ CK_RV qkt_enter(void)
         qkt_unlock();
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     }
+    qkt_lib->synced = 0; /* one refresh of the token-object cache per entry point, at most */
     return CKR_OK;
 }
 
 void qkt_leave(void)
 {
+    if (qkt_lib != NULL)
+        qkt_lib->synced = 0; /* outside an entry point every lookup refreshes, as before */
     qkt_unlock();
 }
 

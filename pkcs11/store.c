@@ -301,8 +301,15 @@ CK_RV qkt_store_sync(void)
     CK_RV rv = CKR_OK;
     int r;
 
-    if (v == qkt_lib->data_version && v != -2)
+    /* The object lifetime rule: the cache is refreshed at most once per entry point (qkt_enter
+     * clears `synced`), before or at the first lookup; later lookups in the same call see the
+     * same objects, so a pointer one of them returned is never freed under the caller. Another
+     * process's commit is seen at the next entry point. */
+    if (qkt_lib->synced || (v == qkt_lib->data_version && v != -2)) {
+        qkt_lib->synced = 1;
         return CKR_OK;
+    }
+    qkt_lib->synced = 1;
     qkt_objects_drop_token();
     if ((st = prepare("SELECT handle, attrs, sealed FROM objects")) == NULL)
         return CKR_DEVICE_ERROR;

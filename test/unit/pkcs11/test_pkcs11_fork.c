@@ -145,6 +145,57 @@ static void test_pin_race(void)
     (void)F->C_CloseAllSessions(p11.slot);
 }
 
+/* Two processes on one token store: this one wraps a token key under another token key, while
+ * a second process commits (creates and destroys token objects) in a loop. A commit by the
+ * other process between the two key lookups of one C_WrapKey used to free the first key (the
+ * cache was rebuilt at each lookup): ASan saw a use-after-free. Every wrap must give the same
+ * bytes. */
+static void test_two_processes_wrap(void)
+{
+    static const CK_BYTE kek[32] = {7}, val[32] = {9};
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE tok[] = {{CKA_TOKEN, &yes, 1}, {CKA_WRAP, &yes, 1}, {CKA_EXTRACTABLE, &yes, 1}};
+    CK_SESSION_HANDLE s = p11_session(1);
+    CK_OBJECT_HANDLE w = p11_aes_key(s, kek, 32, tok, 3), k = p11_aes_key(s, val, 32, tok, 3);
+    CK_MECHANISM m = {0x0000210BUL /* CKM_AES_KEY_WRAP_KWP, PKCS#11 3.0 */, NULL, 0};
+    CK_BYTE first[64], out[64];
+    CK_ULONG n1 = sizeof(first), n;
+    int same = 0, rounds = 0;
+    pid_t pid;
+
+    CU_ASSERT_FATAL(w != CK_INVALID_HANDLE && k != CK_INVALID_HANDLE);
+    EXPECT(F->C_WrapKey(s, &m, w, k, first, &n1), CKR_OK);
+    fflush(NULL);
+    if ((pid = fork()) == 0) { /* the writer: a commit every few hundred microseconds */
+        CK_SLOT_ID slots[4];
+        CK_ULONG ns = 4;
+        CK_SESSION_HANDLE cs;
+        if (F->C_Initialize(NULL) != CKR_OK || F->C_GetSlotList(CK_TRUE, slots, &ns) != CKR_OK ||
+            F->C_OpenSession(slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &cs) !=
+                CKR_OK ||
+            F->C_Login(cs, CKU_USER, (CK_UTF8CHAR *)USER_PIN, 6) != CKR_OK)
+            _exit(2);
+        for (int i = 0; i < 400; i++) {
+            CK_OBJECT_CLASS cls = CKO_DATA;
+            CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_TOKEN, &yes, 1}};
+            CK_OBJECT_HANDLE h;
+            if (F->C_CreateObject(cs, t, 2, &h) != CKR_OK || F->C_DestroyObject(cs, h) != CKR_OK)
+                _exit(3);
+        }
+        _exit(0);
+    }
+    CU_ASSERT_FATAL(pid > 0);
+    for (int st; waitpid(pid, &st, WNOHANG) == 0; rounds++) {
+        n = sizeof(out);
+        if (F->C_WrapKey(s, &m, w, k, out, &n) == CKR_OK && n == n1 && memcmp(out, first, n) == 0)
+            same++;
+    }
+    printf("\n  %d wraps during the other process's 800 commits, %d identical\n", rounds, same);
+    CU_ASSERT(rounds > 0);
+    CU_ASSERT_EQUAL(same, rounds);
+    (void)F->C_CloseAllSessions(p11.slot);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -157,6 +208,7 @@ int main(void)
     CU_add_test(suite, "forked child gets fresh state", test_fork);
     CU_add_test(suite, "user PIN lockout and SO unlock", test_pin_lockout);
     CU_add_test(suite, "150 processes, wrong PIN at once: lockout holds", test_pin_race);
+    CU_add_test(suite, "two processes: wraps while the other commits", test_two_processes_wrap);
     int rc = p11_run("qkey");
     p11_teardown();
     return rc;
