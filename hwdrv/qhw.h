@@ -38,8 +38,8 @@ typedef struct qhw_qkd_method_st {
                     QKS_KEY **keys);
     /* required: ETSI 014 dec_keys: the keys with these IDs that `master_sae` obtained. All or
      * nothing. */
-    int (*dec_keys)(QHW_QKD *drv, const char *master_sae, const char *const *key_ids,
-                    size_t number, QKS_KEY **keys);
+    int (*dec_keys)(QHW_QKD *drv, const char *master_sae, const char *const *key_ids, size_t number,
+                    QKS_KEY **keys);
     /* optional: add status fields for `peer` (ETSI status: stored_key_count, key sizes, ...)
      * to `out` */
     int (*status)(QHW_QKD *drv, const char *peer, json_t *out);

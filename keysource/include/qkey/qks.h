@@ -25,25 +25,25 @@ extern "C" {
 /* ---- errors ---------------------------------------------------------------------------- */
 enum {
     QKS_OK = 0,
-    QKS_ERR_INVALID = -1,          /* bad argument or malformed outside input */
-    QKS_ERR_NOMEM = -2,            /* allocation (or locking memory) failed */
-    QKS_ERR_CONFIG = -3,           /* configuration missing, unknown key or bad value */
-    QKS_ERR_IO = -4,               /* file or device I/O failed */
-    QKS_ERR_PEER_DENIED = -5,      /* peer SAE not in qkd.peers */
-    QKS_ERR_RATE_LIMITED = -6,     /* per-peer key consumption limit reached */
-    QKS_ERR_NO_KEY = -7,           /* the link has no key available now (store exhausted) */
-    QKS_ERR_KEY_UNKNOWN = -8,      /* key ID unknown, already delivered, or not for this SAE */
-    QKS_ERR_KME = -9,              /* the KME refused the request or answered badly */
-    QKS_ERR_UNREACHABLE = -10,     /* the KME could not be reached */
-    QKS_ERR_TIMEOUT = -11,         /* a bound (qkd.timeout_ms, device timeout) was exceeded */
-    QKS_ERR_AUTH = -12,            /* TLS/credential failure (certificate refused or invalid) */
-    QKS_ERR_HEALTH = -13,          /* RNG health test failure, intermittent (may clear) */
+    QKS_ERR_INVALID = -1,           /* bad argument or malformed outside input */
+    QKS_ERR_NOMEM = -2,             /* allocation (or locking memory) failed */
+    QKS_ERR_CONFIG = -3,            /* configuration missing, unknown key or bad value */
+    QKS_ERR_IO = -4,                /* file or device I/O failed */
+    QKS_ERR_PEER_DENIED = -5,       /* peer SAE not in qkd.peers */
+    QKS_ERR_RATE_LIMITED = -6,      /* per-peer key consumption limit reached */
+    QKS_ERR_NO_KEY = -7,            /* the link has no key available now (store exhausted) */
+    QKS_ERR_KEY_UNKNOWN = -8,       /* key ID unknown, already delivered, or not for this SAE */
+    QKS_ERR_KME = -9,               /* the KME refused the request or answered badly */
+    QKS_ERR_UNREACHABLE = -10,      /* the KME could not be reached */
+    QKS_ERR_TIMEOUT = -11,          /* a bound (qkd.timeout_ms, device timeout) was exceeded */
+    QKS_ERR_AUTH = -12,             /* TLS/credential failure (certificate refused or invalid) */
+    QKS_ERR_HEALTH = -13,           /* RNG health test failure, intermittent (may clear) */
     QKS_ERR_HEALTH_PERMANENT = -14, /* RNG health test failure, latched forever */
-    QKS_ERR_DEVICE = -15,          /* RNG/QKD device failure (EOF, read error) */
-    QKS_ERR_UNSUPPORTED = -16,     /* operation not offered by this driver */
-    QKS_ERR_ENTROPY = -17,         /* no certified entropy (e.g. DIQRNG Bell bound <= 2) */
-    QKS_ERR_INTERNAL = -18,        /* a bug: please report */
-    QKS_ERR_RESERVE = -19          /* the link is at qkd.reserve: kept for non-TLS uses */
+    QKS_ERR_DEVICE = -15,           /* RNG/QKD device failure (EOF, read error) */
+    QKS_ERR_UNSUPPORTED = -16,      /* operation not offered by this driver */
+    QKS_ERR_ENTROPY = -17,          /* no certified entropy (e.g. DIQRNG Bell bound <= 2) */
+    QKS_ERR_INTERNAL = -18,         /* a bug: please report */
+    QKS_ERR_RESERVE = -19           /* the link is at qkd.reserve: kept for non-TLS uses */
 };
 
 /* Name of an error code, e.g. "peer not allowed". Never NULL. */
@@ -110,7 +110,7 @@ int qks_ctx_has_qkd(const QKS_CTX *ctx);
 /* ---- QKD keys -------------------------------------------------------------------------- */
 #define QKS_SAE_ID_MAX 64  /* bytes, without NUL; charset [A-Za-z0-9._:@-] */
 #define QKS_KEY_ID_MAX 64  /* bytes, without NUL; ETSI key_IDs are UUIDs (36 chars) */
-#define QKS_KEY_MAX 128    /* bytes of key material: qkd.key_bits <= 1024 */
+#define QKS_KEY_MAX    128 /* bytes of key material: qkd.key_bits <= 1024 */
 
 typedef struct qks_key_st {
     char key_id[QKS_KEY_ID_MAX + 1]; /* ETSI key_ID (UUID form) */

@@ -65,6 +65,16 @@ static void test_fork(void)
     (void)F->C_CloseAllSessions(p11.slot);
 }
 
+/* A locked user PIN: even the right PIN is refused; the SO sets a new one, which unlocks. */
+static void expect_locked_then_so_unlock(CK_SESSION_HANDLE s)
+{
+    EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, 6), CKR_PIN_LOCKED);
+    EXPECT(F->C_Login(s, CKU_SO, (CK_UTF8CHAR *)SO_PIN, 8), CKR_OK);
+    EXPECT(F->C_InitPIN(s, (CK_UTF8CHAR *)USER_PIN, 6), CKR_OK);
+    EXPECT(F->C_Logout(s), CKR_OK);
+    EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, 6), CKR_OK);
+}
+
 static void test_pin_lockout(void)
 {
     CK_SESSION_HANDLE s = p11_session(0);
@@ -77,13 +87,7 @@ static void test_pin_lockout(void)
     EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)"000000", 6), CKR_PIN_INCORRECT);
     EXPECT(F->C_GetTokenInfo(p11.slot, &ti), CKR_OK);
     CU_ASSERT_TRUE(ti.flags & CKF_USER_PIN_LOCKED);
-    /* locked: even the right PIN is refused */
-    EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, 6), CKR_PIN_LOCKED);
-    /* the SO sets a new user PIN, which unlocks */
-    EXPECT(F->C_Login(s, CKU_SO, (CK_UTF8CHAR *)SO_PIN, 8), CKR_OK);
-    EXPECT(F->C_InitPIN(s, (CK_UTF8CHAR *)USER_PIN, 6), CKR_OK);
-    EXPECT(F->C_Logout(s), CKR_OK);
-    EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, 6), CKR_OK);
+    expect_locked_then_so_unlock(s);
     EXPECT(F->C_GetTokenInfo(p11.slot, &ti), CKR_OK);
     CU_ASSERT_FALSE(ti.flags & (CKF_USER_PIN_LOCKED | CKF_USER_PIN_COUNT_LOW));
     (void)F->C_CloseAllSessions(p11.slot);
@@ -136,12 +140,7 @@ static void test_pin_race(void)
     s = p11_session(0);
     EXPECT(F->C_GetTokenInfo(p11.slot, &ti), CKR_OK);
     CU_ASSERT_TRUE(ti.flags & CKF_USER_PIN_LOCKED);
-    EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, 6), CKR_PIN_LOCKED);
-    /* the SO unlocks, as after any lockout */
-    EXPECT(F->C_Login(s, CKU_SO, (CK_UTF8CHAR *)SO_PIN, 8), CKR_OK);
-    EXPECT(F->C_InitPIN(s, (CK_UTF8CHAR *)USER_PIN, 6), CKR_OK);
-    EXPECT(F->C_Logout(s), CKR_OK);
-    EXPECT(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, 6), CKR_OK);
+    expect_locked_then_so_unlock(s);
     (void)F->C_CloseAllSessions(p11.slot);
 }
 
