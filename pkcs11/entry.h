@@ -61,4 +61,11 @@ static inline CK_RV qkt_session_enter(CK_SESSION_HANDLE h, QKT_SESSION **s)
             return CKR_CRYPTOKI_NOT_INITIALIZED;                                                   \
     } while (0)
 
+/* After QKT_CHECK_INIT, in the entry points that need the token in the slot. */
+#define QKT_CHECK_TOKEN()                                                                          \
+    do {                                                                                           \
+        if (qkt_token_absent())                                                                    \
+            return CKR_TOKEN_NOT_PRESENT;                                                          \
+    } while (0)
+
 #endif /* QKEY_PKCS11_ENTRY_H */

@@ -8,10 +8,13 @@
 
 CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
 {
-    (void)tokenPresent; /* the one slot always holds the token */
     QKT_CHECK_INIT();
     if (pulCount == NULL)
         return CKR_ARGUMENTS_BAD;
+    if (tokenPresent && qkt_token_absent()) {
+        *pulCount = 0; /* the one slot is empty until qkey.conf configures a source */
+        return CKR_OK;
+    }
     if (pSlotList != NULL) {
         if (*pulCount < 1) {
             *pulCount = 1;
@@ -41,6 +44,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
         return CKR_ARGUMENTS_BAD;
     if (slotID != QKT_SLOT_ID)
         return CKR_SLOT_ID_INVALID;
+    QKT_CHECK_TOKEN();
     if ((rv = qkt_enter()) != CKR_OK)
         return rv;
     rv = qkt_token_info(pInfo);
@@ -56,6 +60,7 @@ CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList
         return CKR_ARGUMENTS_BAD;
     if (slotID != QKT_SLOT_ID)
         return CKR_SLOT_ID_INVALID;
+    QKT_CHECK_TOKEN();
     return qkt_mech_list(pMechanismList, pulCount);
 }
 
@@ -66,6 +71,7 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
         return CKR_ARGUMENTS_BAD;
     if (slotID != QKT_SLOT_ID)
         return CKR_SLOT_ID_INVALID;
+    QKT_CHECK_TOKEN();
     return qkt_mech_info(type, pInfo);
 }
 
@@ -78,6 +84,7 @@ CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
         return CKR_ARGUMENTS_BAD;
     if (slotID != QKT_SLOT_ID)
         return CKR_SLOT_ID_INVALID;
+    QKT_CHECK_TOKEN();
     if ((rv = qkt_enter()) != CKR_OK)
         return rv;
     rv = qkt_token_init(pPin, ulPinLen, pLabel);
@@ -125,6 +132,7 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
         return CKR_ARGUMENTS_BAD;
     if (slotID != QKT_SLOT_ID)
         return CKR_SLOT_ID_INVALID;
+    QKT_CHECK_TOKEN();
     if (!(flags & CKF_SERIAL_SESSION))
         return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
     if ((rv = qkt_enter()) != CKR_OK)

@@ -123,7 +123,9 @@ typedef struct qkt_lib_st {
     /* One MADV_WIPEONFORK page holding 1: reads 0 in a forked child, so the fork check on
      * every call costs no system call (NULL when the kernel lacks it: getpid() then). */
     volatile unsigned char *fork_guard;
-    QKS_CTX *qks;
+    QKS_CTX *qks; /* NULL when absent */
+    int absent;   /* no token in the slot: the config names neither rng.source nor
+                   * qkd.driver (a package installed, not configured yet) */
     OSSL_LIB_CTX *libctx;
     OSSL_PROVIDER *deflt; /* the default provider, loaded into libctx explicitly */
     /* store */
@@ -156,6 +158,10 @@ typedef struct qkt_lib_st {
 } QKT_LIB;
 
 extern QKT_LIB *qkt_lib;
+
+/* library.c: 1 if the slot holds no token (nothing configured: C_GetTokenInfo, C_InitToken,
+ * C_OpenSession and the mechanism queries answer CKR_TOKEN_NOT_PRESENT). */
+int qkt_token_absent(void);
 
 /* library.c: 1 if initialised in this process */
 int qkt_initialised(void);

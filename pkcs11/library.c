@@ -41,6 +41,12 @@ int qkt_initialised(void)
     return lib != NULL && ours(lib);
 }
 
+int qkt_token_absent(void)
+{
+    QKT_LIB *lib = __atomic_load_n(&qkt_lib, __ATOMIC_ACQUIRE);
+    return lib != NULL && lib->absent;
+}
+
 static void fork_guard_new(QKT_LIB *lib)
 {
     long page = sysconf(_SC_PAGESIZE);
@@ -179,6 +185,17 @@ static CK_RV lib_new(const char *reserved, QKT_LIB **out)
     qkt_lib = lib;
     if ((rv = load_config(reserved, &cfg)) != CKR_OK)
         goto err;
+    /* Installed but not configured (the packages' /etc/qkey/qkey.conf names nothing): the
+     * module loads, so p11-kit lists it, and its slot shows no token until a source of
+     * randomness or keys is configured. Never a simulated source by default. */
+    if (qks_config_get(cfg, "rng.source") == NULL && qks_config_get(cfg, "qkd.driver") == NULL) {
+        qkt_debug("no token: the configuration names neither rng.source nor qkd.driver "
+                  "(qkey.conf(5))");
+        qks_config_free(cfg);
+        lib->absent = 1;
+        *out = lib;
+        return CKR_OK;
+    }
     int err = qks_ctx_new(cfg, &lib->qks);
     qks_config_free(cfg);
     if (err != QKS_OK) {

@@ -16,9 +16,12 @@
 CK_RV qkt_slot_info(CK_SLOT_INFO *info)
 {
     memset(info, 0, sizeof(*info));
-    qkt_padcpy(info->slotDescription, "qkey QKD token slot", sizeof(info->slotDescription));
+    qkt_padcpy(info->slotDescription,
+               qkt_token_absent() ? "qkey: no token until qkey.conf names rng.source"
+                                  : "qkey QKD token slot",
+               sizeof(info->slotDescription));
     qkt_padcpy(info->manufacturerID, QKT_MANUFACTURER, sizeof(info->manufacturerID));
-    info->flags = CKF_TOKEN_PRESENT;
+    info->flags = qkt_token_absent() ? 0 : CKF_TOKEN_PRESENT;
     info->hardwareVersion.major = 0;
     info->firmwareVersion.major = 0;
     info->firmwareVersion.minor = 1;

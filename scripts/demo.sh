@@ -9,8 +9,13 @@
 #      the first of them; both sides export the same keying material
 #   5. PKCS#11: a token on each side; A makes a QKD key (CKM_QKEY_QKD_KEY_NEW) and encrypts with
 #      it; B fetches the same key by its ID (CKM_QKEY_QKD_KEY_GET) and decrypts; a replay fails
+# With --installed, steps 1 and 2 are replaced by a check of the installed packages (.deb): the
+# tools in /usr/bin, the provider in OpenSSL's modules directory, the token in p11-kit's module
+# directory; the generated .cnf files then need no `module =` line (scripts/test-packages.sh).
 # Exit code 0 only when every step worked. Work files: ./_build/demo-run.
 set -uo pipefail
+INSTALLED=0
+[[ ${1:-} == --installed ]] && INSTALLED=1
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 B=$ROOT/_build/demo P=$ROOT/_build/demo-prefix W=$ROOT/_build/demo-run
@@ -38,6 +43,21 @@ summary() {
   exit 0
 }
 
+if ((INSTALLED)); then
+  step "1-2. The installed packages (no build)"
+  QKEY=/usr/bin/qkey
+  PROV=$(openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p')/qkey.so
+  MOD=$(dpkg -L qkey-pkcs11 2>/dev/null | grep '/libqkey-pkcs11\.so$' | head -1)
+  for f in "$QKEY" "$PROV" "$MOD"; do
+    if [[ -n $f && -e $f ]]; then say "installed: $f"; else flunk "packages" "missing: ${f:-libqkey-pkcs11.so}"; fi
+  done
+  if p11-kit list-modules 2>/dev/null | grep -q "^qkey: "; then
+    pass "p11-kit lists the qkey token with no path configured anywhere"
+  else
+    flunk "p11-kit registration" "p11-kit list-modules does not show qkey"
+  fi
+  ((failed)) && summary
+else
 step "1. Dependencies (apt-get only what is missing)"
 if scripts/deps.sh; then pass "dependencies"; else flunk "dependencies" "scripts/deps.sh failed"; summary; fi
 
@@ -56,6 +76,7 @@ for f in "$QKEY" "$PROV" "$MOD"; do
   if [[ -e $f ]]; then say "installed: ${f#$ROOT/}"; else say "NOT BUILT YET: ${f#$ROOT/}"; fi
 done
 [[ -x $QKEY ]] || { flunk "qkey command" "$QKEY was not installed"; summary; }
+fi
 
 step "3. A simulated QKD link between SAE_A and SAE_B"
 rm -rf "$W"
@@ -69,6 +90,13 @@ else
 fi
 CNF_GROUPS=$(sed -n 's/^Groups = //p' "$L/sae-a.cnf") # ML-KEM + QKD first where OpenSSL has ML-KEM (3.5)
 G=${CNF_GROUPS%%:*}
+if ((INSTALLED)); then
+  if grep -q '^module *=' "$L/sae-a.cnf"; then
+    flunk "short provider section" "sae-a.cnf names the module although it is in OpenSSL's directory"
+  else
+    pass "sae-a.cnf loads provider qkey by name alone (no module = line)"
+  fi
+fi
 say "sae-a.cnf / sae-b.cnf are complete openssl.cnf files: provider qkey, Groups = $CNF_GROUPS,"
 say "[random] seed = QRNG. Nothing else is configured anywhere."
 if [[ -e $PROV ]]; then

@@ -4,8 +4,11 @@
 # and integration test (real openssl, nginx, curl, pkcs11-tool, p11tool, rngtest: the project's
 # equivalents of the acceptance checks) under ctest in both. The sanitizer run skips only tests
 # labelled "noasan". Build logs go to _build/*.log; the output ends with ctest's summary.
+# Each stage also builds the Debian packages and checks them with lintian (scripts/packages.sh).
 # Then it runs the same again on Debian 13 (OpenSSL 3.5) in a root made by debootstrap
-# (scripts/test-debian13.sh). Exit code: 0 when everything passed on both.
+# (scripts/test-debian13.sh), and installs each release's packages into a fresh root of that
+# release and runs the main job against them (scripts/test-packages.sh).
+# Exit code: 0 when everything passed on both.
 #   scripts/test.sh             native stage, then the Debian 13 stage
 #   scripts/test.sh --native    this machine only
 #   scripts/test.sh --debian13  the Debian 13 stage only
@@ -26,10 +29,17 @@ if [[ $stage == both ]]; then
   t0=$SECONDS
   native=0
   "$0" --native || native=$?
+  if ((native == 0)); then
+    here=$(. /etc/os-release && echo "$VERSION_CODENAME")
+    scripts/test-packages.sh "$here" _build/debs || native=$?
+  fi
   echo "== native stage: $( ((native == 0)) && echo passed || echo FAILED) in $((SECONDS - t0)) s"
   t1=$SECONDS
   deb13=0
   scripts/test-debian13.sh || deb13=$?
+  if ((deb13 == 0)); then
+    scripts/test-packages.sh trixie _build/deb13/debs || deb13=$?
+  fi
   echo "== Debian 13 stage: $( ((deb13 == 0)) && echo passed || echo FAILED) in $((SECONDS - t1)) s"
   echo "== native: $( ((native == 0)) && echo passed || echo FAILED);" \
        "Debian 13: $( ((deb13 == 0)) && echo passed || echo FAILED); $((SECONDS - t0)) s in all"
@@ -75,4 +85,6 @@ else
   echo "== Release tests passed after $((SECONDS - start)) s"
 fi
 run "$B/asan" -LE noasan || asan=$?
-((rel == 0 && asan == 0))
+pkg=0
+scripts/packages.sh "$B/debs" || pkg=$?
+((rel == 0 && asan == 0 && pkg == 0))

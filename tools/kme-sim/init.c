@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 #include <openssl/x509v3.h>
 
 #include "kmesim.h"
+#include "module_path.h"
 #include "pq_groups.h"
 #include "safedir.h"
 
@@ -159,35 +159,16 @@ static int free_port(void)
     return port;
 }
 
-/* The provider module: $QKEY_PROVIDER_MODULE, else ../lib/ossl-modules/qkey.so next to this
- * executable (the build tree mirrors the install tree). */
-static void provider_module(char *out, size_t outlen)
-{
-    const char *env = getenv("QKEY_PROVIDER_MODULE");
-    char exe[PATH_MAX];
-    ssize_t n;
-
-    if (env != NULL && *env != '\0') {
-        snprintf(out, outlen, "%s", env);
-        return;
-    }
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0) {
-        snprintf(out, outlen, "qkey.so");
-        return;
-    }
-    exe[n] = '\0';
-    snprintf(out, outlen, "%s/../lib/ossl-modules/qkey.so", dirname(exe));
-    if (realpath(out, exe) != NULL)
-        snprintf(out, outlen, "%s", exe);
-}
-
 static int write_client_files(const char *dir, const KMESIM_CONFIG *cfg, int i, const char *module)
 {
     char name[64];
     char side = (char)('a' + i);
+    char modline[PATH_MAX + 64];
     FILE *f;
     int ok;
+
+    if (qkt_module_line(module, modline, sizeof(modline)) < 0)
+        return -1;
 
     /* standalone file for the token and the qkey CLI */
     snprintf(name, sizeof(name), "qkey-%c.conf", side);
@@ -231,7 +212,7 @@ static int write_client_files(const char *dir, const KMESIM_CONFIG *cfg, int i, 
             "\n[default_sect]\n"
             "activate = 1\n"
             "\n[qkey_sect]\n"
-            "module = %s\n"
+            "%s"
             "activate = 1\n"
             "qkd.driver = etsi014\n"
             "qkd.sae_id = %s\n"
@@ -252,7 +233,7 @@ static int write_client_files(const char *dir, const KMESIM_CONFIG *cfg, int i, 
             "[random_sect]\n"
             "seed = QRNG\n"
             "seed_properties = provider=qkey\n",
-            cfg->sae_id[i], cfg->kme_id[i], dir, side, module, cfg->sae_id[i], cfg->port[i], dir,
+            cfg->sae_id[i], cfg->kme_id[i], dir, side, modline, cfg->sae_id[i], cfg->port[i], dir,
             dir, side, dir, side, cfg->sae_id[1 - i], qkt_default_groups());
     ok = fclose(f) == 0;
     return ok ? 0 : -1;
@@ -399,7 +380,10 @@ int kmesim_init(const char *dir_arg, int argc, char **argv)
         crt = NULL;
         key = NULL;
     }
-    provider_module(module, sizeof(module));
+    if (!qkt_provider_module(module, sizeof(module))) {
+        fprintf(stderr, "qkey-kme-sim: cannot name the provider module (QKEY_PROVIDER_MODULE)\n");
+        goto done;
+    }
     if (write_kme_conf(dir, &cfg) != 0 || write_client_files(dir, &cfg, 0, module) != 0 ||
         write_client_files(dir, &cfg, 1, module) != 0)
         goto done;

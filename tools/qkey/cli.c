@@ -1,22 +1,17 @@
 /*
  * qkey command line: the dispatcher, the usage text and the helpers every subcommand uses
- * (opening the key source, error reports, byte counts, where the provider module lives).
+ * (opening the key source, error reports, byte counts).
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include "qkey_cli.h"
-
-#ifndef QKEY_PROVIDER_INSTALLED
-#error "QKEY_PROVIDER_INSTALLED must name the installed provider (set by CMake)"
-#endif
 
 void qkey_usage(FILE *out)
 {
@@ -131,55 +126,6 @@ int qkey_parse_count(const char *s, uint64_t max, uint64_t *out)
         return 0;
     *out = v * unit;
     return 1;
-}
-
-int qkey_exe_dir(char *buf, size_t len)
-{
-    ssize_t n;
-    char *slash;
-
-    if (len < 2)
-        return 0;
-    n = readlink("/proc/self/exe", buf, len - 1);
-    if (n <= 0 || (size_t)n >= len - 1)
-        return 0;
-    buf[n] = '\0';
-    slash = strrchr(buf, '/');
-    if (slash == NULL)
-        return 0;
-    if (slash == buf)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    return 1;
-}
-
-int qkey_provider_module(char *buf, size_t len)
-{
-    const char *env = getenv("QKEY_PROVIDER_MODULE");
-    char dir[PATH_MAX], cand[PATH_MAX + 64];
-    struct stat st;
-
-    if (env != NULL && env[0] != '\0') {
-        /* An explicit choice: make it absolute, since the config outlives the cwd. */
-        if (env[0] == '/') {
-            if ((size_t)snprintf(buf, len, "%s", env) >= len)
-                return 0;
-            return 1;
-        }
-        if (realpath(env, dir) == NULL)
-            return 0;
-        return (size_t)snprintf(buf, len, "%s", dir) < len;
-    }
-    if (qkey_exe_dir(dir, sizeof(dir))) {
-        snprintf(cand, sizeof(cand), "%s/../lib/ossl-modules/qkey.so", dir);
-        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
-            char real[PATH_MAX];
-            if (realpath(cand, real) != NULL)
-                return (size_t)snprintf(buf, len, "%s", real) < len;
-        }
-    }
-    return (size_t)snprintf(buf, len, "%s", QKEY_PROVIDER_INSTALLED) < len;
 }
 
 static const QKEY_OPTDEF *find_opt(const QKEY_OPTDEF *defs, const char *name, size_t len)

@@ -20,7 +20,7 @@ int qkey_cmd_inject(const QKEY_OPTS *opts, int argc, char **argv)
         return QKEY_EXIT_FAIL;
     }
     argv[0] = "qkey-inject";
-    if (qkey_exe_dir(dir, sizeof(dir))) {
+    if (qkt_exe_dir(dir, sizeof(dir))) {
         snprintf(path, sizeof(path), "%s/qkey-inject", dir);
         if (access(path, X_OK) == 0) {
             execv(path, argv);

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "module_path.h"
 #include "qkey/qks.h"
 
 /* Exit codes (documented in `qkey --help` and docs/config.md). */
@@ -48,14 +49,6 @@ int qkey_open(const QKEY_OPTS *opts, QKS_CTX **out);
  * 1 on success (value in *out, 1 <= value <= max), 0 on anything else.
  */
 int qkey_parse_count(const char *s, uint64_t max, uint64_t *out);
-/* Directory of the running executable (from /proc/self/exe). 1 on success. */
-int qkey_exe_dir(char *buf, size_t len);
-/*
- * The provider module to name in generated configs: $QKEY_PROVIDER_MODULE, else
- * <exe dir>/../lib/ossl-modules/qkey.so when that file exists (build and install trees have the
- * same layout), else the compile-time install path. Absolute. 1 on success.
- */
-int qkey_provider_module(char *buf, size_t len);
 /* One option a subcommand accepts: "--name" (flag) or "--name VALUE" / "--name=VALUE". */
 typedef struct {
     const char *name;   /* without the leading "--" */

@@ -69,6 +69,10 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static void write_cnf(FILE *f, const SIM_SIDE *s, const char *dir, const char *module)
 {
+    char modline[PATH_MAX + 64];
+
+    if (qkt_module_line(module, modline, sizeof(modline)) < 0)
+        snprintf(modline, sizeof(modline), "module = %s\n", module); /* cannot happen: PATH_MAX */
     fprintf(f,
             "# openssl.cnf for %s on the simulated QKD link in %s\n"
             "# (written by `qkey sim init`). Use it with any unmodified OpenSSL 3 program:\n"
@@ -90,7 +94,7 @@ static void write_cnf(FILE *f, const SIM_SIDE *s, const char *dir, const char *m
             "\n"
             "# The qkey provider and its key source (keys as in docs/config.md).\n"
             "[qkey_sect]\n"
-            "module = %s\n"
+            "%s"
             "activate = 1\n"
             "qkd.driver = sim\n"
             "qkd.sae_id = %s\n"
@@ -110,7 +114,7 @@ static void write_cnf(FILE *f, const SIM_SIDE *s, const char *dir, const char *m
             "[random_sect]\n"
             "seed = QRNG\n"
             "seed_properties = provider=qkey\n",
-            s->sae_id, dir, dir, s->tag, dir, s->tag, module, s->sae_id, dir, s->peer,
+            s->sae_id, dir, dir, s->tag, dir, s->tag, modline, s->sae_id, dir, s->peer,
             qkt_default_groups());
 }
 
@@ -284,7 +288,7 @@ int qkey_cmd_sim(const QKEY_OPTS *gopts, int argc, char **argv)
         sim_usage(stderr);
         return QKEY_EXIT_USAGE;
     }
-    if (!qkey_provider_module(module, sizeof(module))) {
+    if (!qkt_provider_module(module, sizeof(module))) {
         fprintf(stderr, "qkey sim init: cannot name the provider module (QKEY_PROVIDER_MODULE)\n");
         return QKEY_EXIT_FAIL;
     }

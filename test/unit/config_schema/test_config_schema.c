@@ -98,6 +98,31 @@ static void test_diqrng_conf_log2_in_section(void)
     qks_config_free(cfg);
 }
 
+/* qkey.conf(5) documents every key of the one table: a key added to config_keys.c without a
+ * line in keysource/qkey.conf.5.scd fails here. Prefix entries appear as "rng.sim_\*" (scdoc
+ * escapes the asterisk). */
+static void test_man_page_names_every_key(void)
+{
+    FILE *f = fopen(QKEY_CONF_MAN_SRC, "r");
+    static char text[65536];
+    size_t n;
+    const char *k;
+    int prefix;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    for (size_t i = 0; (k = qks_config_known_key(i, &prefix)) != NULL; i++) {
+        char want[128];
+        snprintf(want, sizeof(want), "*%s%s", k, prefix && k[strlen(k) - 1] == '_' ? "\\*" : "");
+        if (strstr(text, want) == NULL) {
+            fprintf(stderr, "qkey.conf(5) does not name %s (looked for '%s')\n", k, want);
+            CU_FAIL("a config key missing from qkey.conf(5)");
+        }
+    }
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -109,6 +134,7 @@ int main(void)
     CU_add_test(s, "the provider asks for every key", test_provider_asks_for_every_key);
     CU_add_test(s, "every key accepted in both homes", test_every_key_accepted_in_both_homes);
     CU_add_test(s, "rng.diqrng_conf_log2 reaches the provider", test_diqrng_conf_log2_in_section);
+    CU_add_test(s, "qkey.conf(5) names every key", test_man_page_names_every_key);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

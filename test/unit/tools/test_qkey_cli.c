@@ -117,7 +117,7 @@ static void test_provider_module(void)
     char buf[PATH_MAX], cwd[PATH_MAX];
 
     setenv("QKEY_PROVIDER_MODULE", "/opt/x/qkey.so", 1);
-    CU_ASSERT_TRUE(qkey_provider_module(buf, sizeof(buf)));
+    CU_ASSERT_TRUE(qkt_provider_module(buf, sizeof(buf)));
     CU_ASSERT_STRING_EQUAL(buf, "/opt/x/qkey.so");
     /* a relative override is made absolute (the config outlives the working directory) */
     CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(cwd, sizeof(cwd)));
@@ -126,16 +126,16 @@ static void test_provider_module(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fclose(f);
     setenv("QKEY_PROVIDER_MODULE", "rel.so", 1);
-    CU_ASSERT_TRUE(qkey_provider_module(buf, sizeof(buf)));
+    CU_ASSERT_TRUE(qkt_provider_module(buf, sizeof(buf)));
     CU_ASSERT_EQUAL(buf[0], '/');
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "/rel.so"));
     CU_ASSERT_EQUAL(chdir(cwd), 0);
     unsetenv("QKEY_PROVIDER_MODULE");
-    CU_ASSERT_TRUE(qkey_provider_module(buf, sizeof(buf)));
+    CU_ASSERT_TRUE(qkt_provider_module(buf, sizeof(buf)));
     CU_ASSERT_EQUAL(buf[0], '/');
     size_t n = strlen(buf);
     CU_ASSERT_TRUE(n > 8 && strcmp(buf + n - 8, "/qkey.so") == 0);
-    CU_ASSERT_FALSE(qkey_provider_module(buf, 4)); /* too small: refused, not truncated */
+    CU_ASSERT_FALSE(qkt_provider_module(buf, 4)); /* too small: refused, not truncated */
 }
 
 /* Number of lines of a file matching an extended regex. */
