@@ -51,7 +51,8 @@ if ((INSTALLED)); then
   for f in "$QKEY" "$PROV" "$MOD"; do
     if [[ -n $f && -e $f ]]; then say "installed: $f"; else flunk "packages" "missing: ${f:-libqkey-pkcs11.so}"; fi
   done
-  if p11-kit list-modules 2>/dev/null | grep -q "^qkey: "; then
+  # p11-kit 0.24 prints "qkey: FILE", 0.25 "module: qkey"
+  if p11-kit list-modules 2>/dev/null | grep -qE "^(qkey: |module: qkey$)"; then
     pass "p11-kit lists the qkey token with no path configured anywhere"
   else
     flunk "p11-kit registration" "p11-kit list-modules does not show qkey"
