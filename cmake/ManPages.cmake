@@ -1,5 +1,5 @@
 # Man pages: one scdoc source per page, kept next to the code it documents (tools/qkey/qkey.1.scd,
-# keysource/qkey.conf.5.scd, ...). scdoc (Debian package `scdoc`, a few kB) renders them into
+# base/qkey.conf.5.scd, ...). scdoc (Debian package `scdoc`, a few kB) renders them into
 # ${CMAKE_BINARY_DIR}/man/; they are installed gzipped (-9n: reproducible) into share/man/manN.
 # The test suite checks that every subcommand and option `--help` names is in the page, and that
 # qkey.conf(5) names every key of the configuration schema (test/integration/tools/man_pages.sh).

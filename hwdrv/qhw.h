@@ -7,18 +7,16 @@
  * from rng.source ("sim", "device:PATH", "diqrng:PATH", "diqrng-sim"); keysource sees only the
  * qhw_rng_* functions below.
  *
- * Errors: drivers return QKS_ERR_* codes and record a detail with qks_set_error().
+ * Errors: drivers return QKS_ERR_* codes and record a detail with qks_set_error() (base.h).
+ * Layers: hwdrv uses base only; keysource (above) uses hwdrv and base.
  */
 #ifndef QKEY_QHW_H
 #define QKEY_QHW_H
 
 #include <stddef.h>
 #include <jansson.h>
-#include "qkey/qks.h"
 
-/* Record the calling thread's error detail (printf-style) and return code. Implemented in
- * keysource/error.c; usable from every layer below the front ends. Never pass secrets. */
-int qks_set_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#include "base.h" /* the layer below: errors, config, secure memory, key objects */
 
 /* ---- QKD drivers ----------------------------------------------------------------------- */
 typedef struct qhw_qkd_st QHW_QKD;
@@ -59,10 +57,6 @@ struct qhw_qkd_st {
 
 /* The registry: NULL when no such driver. */
 const QHW_QKD_METHOD *qhw_qkd_find(const char *name);
-
-/* Allocate a QKS_KEY with `len` bytes of locked key memory (zeroed); NULL on failure. Freed
- * with qks_key_free(). Implemented in keysource. */
-QKS_KEY *qks_key_alloc(size_t len);
 
 /* ---- RNG pipeline ---------------------------------------------------------------------- */
 typedef struct qhw_rng_st QHW_RNG;

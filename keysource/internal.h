@@ -1,7 +1,7 @@
 /*
- * keysource private declarations: the config store, the context, the per-peer state, the
- * fork-safe lock and the secure-memory figures that status reports. Only the keysource sources and
- * the keysource unit tests include this header.
+ * keysource private declarations: the context and the per-peer state. The layers below it are
+ * included: base.h (errors, config, locks, secure memory, key objects) and qhw.h (the drivers).
+ * Only the keysource sources and the keysource unit tests include this header.
  */
 #ifndef QKS_INTERNAL_H
 #define QKS_INTERNAL_H
@@ -10,62 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "qkey/qks.h"
-#include "qkey/secmem.h"
+#include "base.h"
 #include "qhw.h"
-
-/* ---- fork-safe lock ---------------------------------------------------------------------- */
-/*
- * A short-section spin lock whose word holds the owner's pid. A forked child that inherits the
- * lock held by a parent thread (which does not exist in the child) sees a foreign pid and takes
- * the lock over, so fork never leaves a lock that nobody can release. Sections under it are a
- * few instructions long (counters, bitmaps); never hold it across I/O.
- */
-typedef struct {
-    atomic_int owner; /* 0 = free, else the pid of the holding process */
-} QKS_LOCK;           /* zero-initialised = unlocked (static storage or calloc) */
-
-/* This process's pid without a system call per check (cached in a wipe-on-fork page). */
-int qks_getpid(void);
-void qks_lock(QKS_LOCK *l);
-void qks_unlock(QKS_LOCK *l);
-
-/* ---- configuration ----------------------------------------------------------------------- */
-typedef struct {
-    char *key;   /* "section.name" */
-    char *value; /* never a secret: credentials are file paths */
-} QKS_CONFIG_ITEM;
-
-struct qks_config_st {
-    QKS_CONFIG_ITEM *items;
-    size_t n, cap;
-};
-
-/* 1 if "section" is a section qkey knows ([qkd] [rng] [token] [tls]). */
-int qks_config_section_known(const char *section, size_t len);
-/* 1 if "section.name" is a known key (exact entry or known prefix). */
-int qks_config_key_known(const char *key);
-/* Copy every item of src into dst (dst values are overridden). */
-int qks_config_copy(QKS_CONFIG *dst, const QKS_CONFIG *src);
-/*
- * Split a qkd.peers-style list (comma and/or white space separated). Calls fn for each
- * element (not NUL-terminated: ptr + len). Stops and returns fn's non-zero result.
- */
-int qks_list_foreach(const char *list, int (*fn)(const char *item, size_t len, void *arg),
-                     void *arg);
-
-/* ---- secure memory ----------------------------------------------------------------------- */
-typedef struct {
-    size_t pool_pages;          /* locked pool pages mapped */
-    size_t slots_in_use;        /* pool slots currently allocated */
-    size_t large_in_use;        /* dedicated mappings (allocations above the largest slot) */
-    size_t lock_failures;       /* mlock() refusals (RLIMIT_MEMLOCK): memory still usable */
-    size_t dontdump_failures;   /* madvise(MADV_DONTDUMP) refusals */
-    size_t wipeonfork_failures; /* madvise(MADV_WIPEONFORK) refusals (kernel < 4.14) */
-    int last_lock_errno;        /* errno of the last mlock failure, 0 if none */
-} QKS_SECMEM_STATS;
-
-void qks_secmem_stats(QKS_SECMEM_STATS *out);
 
 /* ---- context ----------------------------------------------------------------------------- */
 typedef enum { QKS_EXHAUSTED_FAIL = 0, QKS_EXHAUSTED_WAIT = 1 } QKS_EXHAUSTED_POLICY;

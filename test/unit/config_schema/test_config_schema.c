@@ -99,7 +99,7 @@ static void test_diqrng_conf_log2_in_section(void)
 }
 
 /* qkey.conf(5) documents every key of the one table: a key added to config_keys.c without a
- * line in keysource/qkey.conf.5.scd fails here. Prefix entries appear as "rng.sim_\*" (scdoc
+ * line in base/qkey.conf.5.scd fails here. Prefix entries appear as "rng.sim_\*" (scdoc
  * escapes the asterisk). */
 static void test_man_page_names_every_key(void)
 {

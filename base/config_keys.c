@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "base.h"
 
 typedef struct {
     const char *name; /* "section.name", or a prefix ending in '_' or '.' when prefix is set */

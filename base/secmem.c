@@ -19,7 +19,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "base.h"
 
 #ifndef MADV_WIPEONFORK
 #define MADV_WIPEONFORK 18

@@ -14,7 +14,7 @@
 #include <openssl/conf.h>
 #include <openssl/err.h>
 
-#include "internal.h"
+#include "base.h"
 
 #define QKS_CONFIG_VALUE_MAX 4096
 #define QKS_DEFAULT_CONF     "/etc/qkey/qkey.conf"

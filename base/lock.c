@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "base.h"
 
 #ifndef MADV_WIPEONFORK
 #define MADV_WIPEONFORK 18
