@@ -44,6 +44,35 @@ static CK_RV collect(QKT_OP *op, const CK_BYTE *in, CK_ULONG inlen)
     return CKR_OK;
 }
 
+/* ---- algorithms fetched once from the token's library context ------------------------ */
+static const char *const cipher_names[QKT_NCIPHERS] = {
+    "AES-128-GCM", "AES-192-GCM",      "AES-256-GCM",      "AES-128-CBC",
+    "AES-192-CBC", "AES-256-CBC",      "AES-128-CTR",      "AES-192-CTR",
+    "AES-256-CTR", "AES-128-WRAP-PAD", "AES-192-WRAP-PAD", "AES-256-WRAP-PAD",
+};
+
+const EVP_CIPHER *qkt_cipher_fetch(const char *name)
+{
+    for (size_t i = 0; i < sizeof(cipher_names) / sizeof(cipher_names[0]); i++)
+        if (strcmp(cipher_names[i], name) == 0) {
+            if (qkt_lib->ciphers[i] == NULL)
+                qkt_lib->ciphers[i] = EVP_CIPHER_fetch(qkt_lib->libctx, name, NULL);
+            return qkt_lib->ciphers[i];
+        }
+    return NULL;
+}
+
+_Static_assert(sizeof(cipher_names) / sizeof(cipher_names[0]) == QKT_NCIPHERS,
+               "QKT_NCIPHERS sizes the cache of cipher_names");
+
+void qkt_cipher_cache_free(void)
+{
+    for (size_t i = 0; i < QKT_NCIPHERS; i++) {
+        EVP_CIPHER_free(qkt_lib->ciphers[i]);
+        qkt_lib->ciphers[i] = NULL;
+    }
+}
+
 static const EVP_CIPHER *aes(const char *mode, size_t keylen)
 {
     char name[32];

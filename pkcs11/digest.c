@@ -4,34 +4,48 @@
  */
 #include "internal.h"
 
+/* The digests, each with its HMAC: one row per hash, index = slot in the fetch cache. */
+static const struct {
+    CK_MECHANISM_TYPE digest, hmac;
+    const char *name;
+} md_table[QKT_NMDS] = {
+    {CKM_SHA256, CKM_SHA256_HMAC, "SHA256"},
+    {CKM_SHA384, CKM_SHA384_HMAC, "SHA384"},
+    {CKM_SHA512, CKM_SHA512_HMAC, "SHA512"},
+};
+_Static_assert(sizeof(md_table) / sizeof(md_table[0]) == QKT_NMDS,
+               "QKT_NMDS sizes the cache of md_table");
+
+static int md_index(CK_MECHANISM_TYPE mech)
+{
+    for (int i = 0; i < QKT_NMDS; i++)
+        if (md_table[i].digest == mech || md_table[i].hmac == mech)
+            return i;
+    return -1;
+}
+
 const char *qkt_md_name(CK_MECHANISM_TYPE mech)
 {
-    switch (mech) {
-    case CKM_SHA256:
-    case CKM_SHA256_HMAC:
-        return "SHA256";
-    case CKM_SHA384:
-    case CKM_SHA384_HMAC:
-        return "SHA384";
-    case CKM_SHA512:
-    case CKM_SHA512_HMAC:
-        return "SHA512";
-    default:
-        return NULL;
-    }
+    int i = md_index(mech);
+    return i < 0 ? NULL : md_table[i].name;
 }
 
 const EVP_MD *qkt_md_for(CK_MECHANISM_TYPE mech)
 {
-    const char *name = qkt_md_name(mech);
-    int i = mech == CKM_SHA256 || mech == CKM_SHA256_HMAC   ? 0
-            : mech == CKM_SHA384 || mech == CKM_SHA384_HMAC ? 1
-                                                            : 2;
-    if (name == NULL)
+    int i = md_index(mech);
+    if (i < 0)
         return NULL;
     if (qkt_lib->mds[i] == NULL)
-        qkt_lib->mds[i] = EVP_MD_fetch(qkt_lib->libctx, name, NULL);
+        qkt_lib->mds[i] = EVP_MD_fetch(qkt_lib->libctx, md_table[i].name, NULL);
     return qkt_lib->mds[i];
+}
+
+void qkt_md_cache_free(void)
+{
+    for (int i = 0; i < QKT_NMDS; i++) {
+        EVP_MD_free(qkt_lib->mds[i]);
+        qkt_lib->mds[i] = NULL;
+    }
 }
 
 CK_RV qkt_digest_init(QKT_OP *op, const CK_MECHANISM *mech)

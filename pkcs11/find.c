@@ -23,7 +23,7 @@ CK_RV qkt_find_init(QKT_SESSION *s, const CK_ATTRIBUTE *tpl, CK_ULONG n)
 
     if (s->find != NULL)
         return CKR_OPERATION_ACTIVE;
-    if ((rv = qkt_store_sync()) != CKR_OK)
+    if ((rv = qkt_objects_sync()) != CKR_OK)
         return rv;
     if ((f = calloc(1, sizeof(*f))) == NULL)
         return CKR_HOST_MEMORY;

@@ -4,6 +4,16 @@
  * pin.c), session (session.c), object (object.c, attr.c, find.c, store.c, seal.c) and
  * mechanism (mech.c, digest.c, mac.c, cipher.c, wrap.c, hkdf.c, keygen.c, random.c) modules.
  *
+ * File order, lowest first: a file calls only files listed before it (no call runs upward), so
+ * the token can grow (asymmetric keys, another store) without one file's change reaching back
+ * into the files it serves. The test pkcs11_file_order reads the lines below, requires every
+ * object of the token in them, and checks the order with test/layers/check_layers.sh.
+ *   QKT-FILE-ORDER: lock state object attr digest cipher mac seal random session store
+ *   QKT-FILE-ORDER: objstore find mech keygen hkdf wrap pinkey slot pin session_close
+ *   QKT-FILE-ORDER: entry_crypto entry_object entry_token library interface
+ * state.c holds the library the modules work on and publishes it to entry points only once
+ * library.c has built it (qkt_publish).
+ *
  * Concurrency: one library lock (lock.c) is held for the whole of every entry point that
  * touches library state, so the modules below never lock themselves.
  * Fork: the library records its pid; a call from a forked child finds the library
@@ -111,6 +121,7 @@ typedef struct qkt_session_st {
 
 CK_RV qkt_session_open(CK_FLAGS flags, CK_SESSION_HANDLE *out);
 CK_RV qkt_session_get(CK_SESSION_HANDLE h, QKT_SESSION **out);
+size_t qkt_session_index(CK_SESSION_HANDLE h); /* (size_t)-1 when not open */
 CK_RV qkt_session_close(CK_SESSION_HANDLE h);
 void qkt_session_close_all(void);
 size_t qkt_session_count(int rw_only);
@@ -118,6 +129,10 @@ CK_STATE qkt_session_state(const QKT_SESSION *s);
 int qkt_session_rw(const QKT_SESSION *s);
 
 /* ---- token / slot (slot.c, pin.c) ------------------------------------------------------ */
+/* Sizes of the algorithm caches; each is checked against its name table with _Static_assert. */
+#define QKT_NCIPHERS 12 /* cipher.c cipher_names[] */
+#define QKT_NMDS     3  /* digest.c md_table[] */
+
 typedef struct qkt_lib_st {
     pid_t pid;
     /* One MADV_WIPEONFORK page holding 1: reads 0 in a forked child, so the fork check on
@@ -152,18 +167,23 @@ typedef struct qkt_lib_st {
     EVP_RAND_CTX *drbg;
     unsigned long drbg_calls;
     /* algorithms fetched once from libctx (mech.c) */
-    EVP_CIPHER *ciphers[12];
-    EVP_MD *mds[4];
+    EVP_CIPHER *ciphers[QKT_NCIPHERS]; /* cipher.c: cipher_names[] */
+    EVP_MD *mds[QKT_NMDS];             /* digest.c: md_table[] */
     EVP_MAC *hmac, *cmac;
 } QKT_LIB;
 
-extern QKT_LIB *qkt_lib;
+extern QKT_LIB *qkt_lib; /* state.c: the library the modules work on (see qkt_publish) */
 
-/* library.c: 1 if the slot holds no token (nothing configured: C_GetTokenInfo, C_InitToken,
+/* state.c: make `lib` (or NULL) the library entry points see; 1 if lib was made by this
+ * process (not inherited across fork). */
+void qkt_publish(QKT_LIB *lib);
+int qkt_lib_ours(const QKT_LIB *lib);
+
+/* state.c: 1 if the slot holds no token (nothing configured: C_GetTokenInfo, C_InitToken,
  * C_OpenSession and the mechanism queries answer CKR_TOKEN_NOT_PRESENT). */
 int qkt_token_absent(void);
 
-/* library.c: 1 if initialised in this process */
+/* state.c: 1 if initialised in this process */
 int qkt_initialised(void);
 /* Take the lock if initialised in this process (else CKR_CRYPTOKI_NOT_INITIALIZED). */
 CK_RV qkt_enter(void);
@@ -201,7 +221,10 @@ CK_RV qkt_store_update(const QKT_OBJ *obj);
 CK_RV qkt_store_delete(CK_OBJECT_HANDLE h);
 CK_RV qkt_store_delete_all(void);
 /* Reload the cached token objects if another connection changed the store. */
-CK_RV qkt_store_sync(void);
+/* store.c: PRAGMA data_version (-2 when unreadable); every stored token object, decoded, as a
+ * new list linked by `next` (the cache that holds them is objstore.c's). */
+long long qkt_store_version(void);
+CK_RV qkt_store_load_all(QKT_OBJ **out);
 
 CK_RV qkt_kek_derive(const CK_UTF8CHAR *pin, CK_ULONG len, const unsigned char *salt,
                      size_t saltlen, long iter, unsigned char kek[QKT_KEY_LEN]);
@@ -230,6 +253,9 @@ CK_RV qkt_object_size(QKT_SESSION *s, CK_OBJECT_HANDLE h, CK_ULONG *size);
 void qkt_objects_drop_session(CK_SESSION_HANDLE owner);
 void qkt_objects_drop_token(void);
 void qkt_objects_free_all(void);
+/* Refresh the token-object cache from the store, at most once per entry point (the object
+ * lifetime rule: a later lookup in the same call never frees what an earlier one returned). */
+CK_RV qkt_objects_sync(void);
 int qkt_object_visible(const QKT_OBJ *obj);
 CK_RV qkt_find_init(QKT_SESSION *s, const CK_ATTRIBUTE *tpl, CK_ULONG n);
 CK_RV qkt_find_next(QKT_SESSION *s, CK_OBJECT_HANDLE *out, CK_ULONG max, CK_ULONG *count);
@@ -324,15 +350,18 @@ static inline void qkt_secret_free(void *p, size_t n)
 {
     qks_secure_free(p, n ? n : 1);
 }
-const EVP_CIPHER *qkt_cipher_fetch(const char *name);
-void qkt_fetch_free(void);
+const EVP_CIPHER *qkt_cipher_fetch(const char *name); /* cipher.c: fetched once, cached */
+/* Free the fetch caches (library.c, at C_Finalize). */
+void qkt_cipher_cache_free(void);
+void qkt_md_cache_free(void);
+void qkt_mac_cache_free(void);
 
 /* random.c */
 CK_RV qkt_random(unsigned char *out, size_t len);
 CK_RV qkt_seed(const unsigned char *in, size_t len);
 void qkt_random_free(void);
 CK_RV qkt_rv_from_qks(int err);
-/* library.c: a line on stderr, only when QKEY_PKCS11_DEBUG is set. */
+/* state.c: a line on stderr, only when QKEY_PKCS11_DEBUG is set. */
 void qkt_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* QKEY_PKCS11_INTERNAL_H */

@@ -1,12 +1,11 @@
 /*
- * Library life cycle: C_Initialize, C_Finalize, C_GetInfo and the fork check every entry point
- * makes. Configuration comes from `config=FILE` in pInitArgs->pReserved (p11-kit's
- * x-init-reserved), else $QKEY_CONF, else /etc/qkey/qkey.conf when it exists; the token's
- * crypto runs in its own OSSL_LIB_CTX with the default provider loaded explicitly and no
- * OpenSSL config, so the module behaves the same inside any OpenSSL program.
+ * Library life cycle: C_Initialize, C_Finalize, C_GetInfo (the top of the token's file order;
+ * the state they build and publish is state.c). Configuration comes from `config=FILE` in
+ * pInitArgs->pReserved (p11-kit's x-init-reserved), else $QKEY_CONF, else /etc/qkey/qkey.conf when
+ * it exists; the token's crypto runs in its own OSSL_LIB_CTX with the default provider loaded
+ * explicitly and no OpenSSL config, so the module behaves the same inside any OpenSSL program.
  */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +15,6 @@
 
 #include "internal.h"
 
-QKT_LIB *qkt_lib;
-
 /* Serialises C_Initialize/C_Finalize against each other (concurrent C_Initialize is safe). */
 static pthread_mutex_t init_mutex = PTHREAD_MUTEX_INITIALIZER;
 /* C_Initialize calls in this process not yet matched by C_Finalize (see C_Initialize). */
@@ -26,26 +23,6 @@ static unsigned long init_count;
 /* A forked child abandons its parent's state without touching it (the parent's database
  * handle, sessions and keys); it stays reachable here so leak checkers do not complain. */
 static QKT_LIB *abandoned[8];
-
-/* 1 if lib was made by this process (not inherited across fork). */
-static int ours(const QKT_LIB *lib)
-{
-    if (lib->fork_guard != NULL)
-        return *lib->fork_guard == 1;
-    return lib->pid == getpid();
-}
-
-int qkt_initialised(void)
-{
-    QKT_LIB *lib = __atomic_load_n(&qkt_lib, __ATOMIC_ACQUIRE);
-    return lib != NULL && ours(lib);
-}
-
-int qkt_token_absent(void)
-{
-    QKT_LIB *lib = __atomic_load_n(&qkt_lib, __ATOMIC_ACQUIRE);
-    return lib != NULL && lib->absent;
-}
 
 static void fork_guard_new(QKT_LIB *lib)
 {
@@ -61,26 +38,6 @@ static void fork_guard_new(QKT_LIB *lib)
     lib->fork_guard = p;
 }
 
-CK_RV qkt_enter(void)
-{
-    if (!qkt_initialised())
-        return CKR_CRYPTOKI_NOT_INITIALIZED;
-    qkt_lock();
-    if (!qkt_initialised()) {
-        qkt_unlock();
-        return CKR_CRYPTOKI_NOT_INITIALIZED;
-    }
-    qkt_lib->synced = 0; /* one refresh of the token-object cache per entry point, at most */
-    return CKR_OK;
-}
-
-void qkt_leave(void)
-{
-    if (qkt_lib != NULL)
-        qkt_lib->synced = 0; /* outside an entry point every lookup refreshes, as before */
-    qkt_unlock();
-}
-
 static void lib_free(QKT_LIB *lib)
 {
     if (lib == NULL)
@@ -92,7 +49,9 @@ static void lib_free(QKT_LIB *lib)
     if (lib->tk != NULL)
         qks_secure_free(lib->tk, QKT_KEY_LEN);
     qkt_random_free();
-    qkt_fetch_free();
+    qkt_cipher_cache_free();
+    qkt_md_cache_free();
+    qkt_mac_cache_free();
     qkt_store_close();
     free(lib->store_path);
     OSSL_PROVIDER_unload(lib->deflt);
@@ -151,21 +110,6 @@ done:
     }
     *out = cfg;
     return rv;
-}
-
-/* A library loaded into someone else's program says nothing on its own: why C_Initialize or an
- * operation failed goes to stderr only when QKEY_PKCS11_DEBUG is set (docs/pkcs11.md). */
-void qkt_debug(const char *fmt, ...)
-{
-    va_list ap;
-
-    if (getenv("QKEY_PKCS11_DEBUG") == NULL)
-        return;
-    va_start(ap, fmt);
-    fputs("qkey-pkcs11: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
 }
 
 static CK_RV lib_new(const char *reserved, QKT_LIB **out)
@@ -250,7 +194,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
     }
     pthread_mutex_lock(&init_mutex);
     if (qkt_lib != NULL) {
-        if (ours(qkt_lib)) {
+        if (qkt_lib_ours(qkt_lib)) {
             /* Deliberate, as p11-kit does for the modules it manages: several users in one
              * process (threads, libraries) may each initialise; the token stays up until the
              * last of them calls C_Finalize. Strict PKCS#11 would answer
@@ -276,7 +220,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
         qkt_lock_teardown();
         goto done;
     }
-    __atomic_store_n(&qkt_lib, lib, __ATOMIC_RELEASE);
+    qkt_publish(lib); /* entry points see the library only now, fully built */
     init_count = 1;
 done:
     pthread_mutex_unlock(&init_mutex);
@@ -294,20 +238,13 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
         qkt_leave();
     } else if (rv == CKR_OK) {
         QKT_LIB *lib = qkt_lib;
-        __atomic_store_n(&qkt_lib, NULL, __ATOMIC_RELEASE);
+        qkt_publish(NULL); /* entry points stop seeing it before anything is freed */
         lib_free(lib);
         qkt_leave();
         qkt_lock_teardown();
     }
     pthread_mutex_unlock(&init_mutex);
     return rv;
-}
-
-void qkt_padcpy(CK_UTF8CHAR *dst, const char *src, size_t n)
-{
-    size_t len = strlen(src);
-    memset(dst, ' ', n);
-    memcpy(dst, src, len < n ? len : n);
 }
 
 CK_RV C_GetInfo(CK_INFO_PTR pInfo)

@@ -43,3 +43,10 @@ CK_RV qkt_mac_init(QKT_OP *op, const CK_MECHANISM *mech, const QKT_OBJ *key)
     op->out_len = EVP_MAC_CTX_get_mac_size(op->mac);
     return CKR_OK;
 }
+
+void qkt_mac_cache_free(void)
+{
+    EVP_MAC_free(qkt_lib->hmac);
+    EVP_MAC_free(qkt_lib->cmac);
+    qkt_lib->hmac = qkt_lib->cmac = NULL;
+}

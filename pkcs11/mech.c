@@ -353,31 +353,3 @@ CK_RV qkt_op_digest_key(QKT_SESSION *s, CK_OBJECT_HANDLE h)
         op_end(s, QKT_DIGEST);
     return rv;
 }
-
-/* ---- algorithms fetched once from the token's library context ------------------------ */
-static const char *const cipher_names[] = {
-    "AES-128-GCM", "AES-192-GCM",      "AES-256-GCM",      "AES-128-CBC",
-    "AES-192-CBC", "AES-256-CBC",      "AES-128-CTR",      "AES-192-CTR",
-    "AES-256-CTR", "AES-128-WRAP-PAD", "AES-192-WRAP-PAD", "AES-256-WRAP-PAD",
-};
-
-const EVP_CIPHER *qkt_cipher_fetch(const char *name)
-{
-    for (size_t i = 0; i < sizeof(cipher_names) / sizeof(cipher_names[0]); i++)
-        if (strcmp(cipher_names[i], name) == 0) {
-            if (qkt_lib->ciphers[i] == NULL)
-                qkt_lib->ciphers[i] = EVP_CIPHER_fetch(qkt_lib->libctx, name, NULL);
-            return qkt_lib->ciphers[i];
-        }
-    return NULL;
-}
-
-void qkt_fetch_free(void)
-{
-    for (size_t i = 0; i < sizeof(qkt_lib->ciphers) / sizeof(qkt_lib->ciphers[0]); i++)
-        EVP_CIPHER_free(qkt_lib->ciphers[i]);
-    for (size_t i = 0; i < sizeof(qkt_lib->mds) / sizeof(qkt_lib->mds[0]); i++)
-        EVP_MD_free(qkt_lib->mds[i]);
-    EVP_MAC_free(qkt_lib->hmac);
-    EVP_MAC_free(qkt_lib->cmac);
-}

@@ -131,3 +131,10 @@ QKT_OBJ *qkt_obj_dup(const QKT_OBJ *obj)
         }
     return n;
 }
+
+/* Token objects that hold a secret (secret keys, private objects) are sealed in the store. */
+int qkt_obj_needs_seal(const QKT_OBJ *obj)
+{
+    return qkt_obj_is_token(obj) &&
+           (qkt_obj_class(obj) == CKO_SECRET_KEY || qkt_obj_is_private(obj));
+}

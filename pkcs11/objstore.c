@@ -36,7 +36,7 @@ CK_RV qkt_object_get(QKT_SESSION *s, CK_OBJECT_HANDLE h, QKT_OBJ **out)
 
     if (h == CK_INVALID_HANDLE)
         return CKR_OBJECT_HANDLE_INVALID;
-    if (!is_session_handle(h) && (rv = qkt_store_sync()) != CKR_OK)
+    if (!is_session_handle(h) && (rv = qkt_objects_sync()) != CKR_OK)
         return rv;
     if ((obj = find_handle(h)) == NULL || !qkt_object_visible(obj))
         return CKR_OBJECT_HANDLE_INVALID;
@@ -80,7 +80,7 @@ CK_RV qkt_object_add(QKT_SESSION *s, QKT_OBJ *obj, CK_OBJECT_HANDLE *out)
     if (rv != CKR_OK)
         return rv;
     if (qkt_obj_is_token(obj)) {
-        if ((rv = qkt_store_sync()) != CKR_OK || (rv = qkt_store_insert(obj)) != CKR_OK)
+        if ((rv = qkt_objects_sync()) != CKR_OK || (rv = qkt_store_insert(obj)) != CKR_OK)
             return rv;
     } else {
         obj->handle = QKT_SOBJ_HBIT | (qkt_lib->next_object++ & ~QKT_SOBJ_HBIT);
@@ -257,4 +257,32 @@ void qkt_objects_drop_token(void)
 void qkt_objects_free_all(void)
 {
     drop_if(any_object, 0);
+}
+
+CK_RV qkt_objects_sync(void)
+{
+    long long v = qkt_store_version();
+    QKT_OBJ *loaded, *last;
+    CK_RV rv;
+
+    /* The object lifetime rule: the cache is refreshed at most once per entry point (qkt_enter
+     * clears `synced`), before or at the first lookup; later lookups in the same call see the
+     * same objects, so a pointer one of them returned is never freed under the caller. Another
+     * process's commit is seen at the next entry point. */
+    if (qkt_lib->synced || (v == qkt_lib->data_version && v != -2)) {
+        qkt_lib->synced = 1;
+        return CKR_OK;
+    }
+    qkt_lib->synced = 1;
+    qkt_objects_drop_token();
+    if ((rv = qkt_store_load_all(&loaded)) != CKR_OK)
+        return rv;
+    if (loaded != NULL) {
+        for (last = loaded; last->next != NULL; last = last->next)
+            ;
+        last->next = qkt_lib->objects;
+        qkt_lib->objects = loaded;
+    }
+    qkt_lib->data_version = v;
+    return CKR_OK;
 }

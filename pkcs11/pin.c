@@ -11,49 +11,6 @@
 
 #define NOBODY ((CK_USER_TYPE)-1)
 
-/*
- * Charge one try before checking the PIN, in one store transaction with the check of the limit
- * (BEGIN IMMEDIATE: one writer at a time across processes). Checking, deriving and charging in
- * separate steps let 150 processes at once try 137 wrong PINs against a limit of 3: now at most
- * max_tries PINs are ever checked. A right PIN clears the counter afterwards.
- */
-static CK_RV charge_try(const char *counter)
-{
-    long fails = 0;
-    CK_RV rv = qkt_store_begin();
-
-    if (rv != CKR_OK)
-        return rv;
-    if ((rv = qkt_meta_get_long(counter, 0, &fails)) == CKR_OK) {
-        if (fails >= qkt_lib->max_tries)
-            rv = CKR_PIN_LOCKED;
-        else if ((rv = qkt_meta_put_long(counter, fails + 1)) == CKR_OK)
-            return qkt_store_commit();
-    }
-    qkt_store_rollback();
-    return rv;
-}
-
-CK_RV qkt_pin_verify(const char *who, const CK_UTF8CHAR *pin, CK_ULONG len, unsigned char **tk)
-{
-    char counter[32];
-    CK_RV rv;
-
-    *tk = NULL;
-    snprintf(counter, sizeof(counter), "%s_fail", who);
-    if ((rv = charge_try(counter)) != CKR_OK)
-        return rv;
-    if (qkt_pin_len_check(len) != CKR_OK)
-        rv = CKR_PIN_INCORRECT;
-    else
-        rv = qkt_pin_unwrap(who, pin, len, tk);
-    if (rv == CKR_OK && (rv = qkt_meta_put_long(counter, 0)) != CKR_OK) {
-        qkt_secret_free(*tk, QKT_KEY_LEN);
-        *tk = NULL;
-    }
-    return rv;
-}
-
 CK_RV qkt_login(QKT_SESSION *s, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK_ULONG len)
 {
     QKT_LIB *lib = qkt_lib;

@@ -101,12 +101,6 @@ done:
     return rv;
 }
 
-int qkt_obj_needs_seal(const QKT_OBJ *obj)
-{
-    return qkt_obj_is_token(obj) &&
-           (qkt_obj_class(obj) == CKO_SECRET_KEY || qkt_obj_is_private(obj));
-}
-
 static const QKT_ATTR *uid_of(const QKT_OBJ *obj)
 {
     return qkt_obj_attr(obj, CKA_UNIQUE_ID);

@@ -1,23 +1,11 @@
 /*
- * Sessions (PKCS#11 Base 3.0, 5.6): a table of open sessions, each with at most one operation
- * of each kind and one object search. Closing the last session logs the application out;
- * closing a session destroys the session objects it made.
+ * Sessions (PKCS#11 Base 3.0, 5.6): the table of open sessions, each with at most one operation
+ * of each kind and one object search: opening, lookup and state. Closing is session_close.c,
+ * high in the file order, since it ends operations, searches, session objects and the login.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "internal.h"
-
-static void session_free(QKT_SESSION *s)
-{
-    qkt_op_free(s->enc);
-    qkt_op_free(s->dec);
-    qkt_op_free(s->digest);
-    qkt_op_free(s->sign);
-    qkt_op_free(s->verify);
-    qkt_find_free(s->find);
-    free(s);
-}
 
 CK_RV qkt_session_open(CK_FLAGS flags, CK_SESSION_HANDLE *out)
 {
@@ -43,7 +31,7 @@ CK_RV qkt_session_open(CK_FLAGS flags, CK_SESSION_HANDLE *out)
     return CKR_OK;
 }
 
-static size_t session_index(CK_SESSION_HANDLE h)
+size_t qkt_session_index(CK_SESSION_HANDLE h)
 {
     QKT_LIB *lib = qkt_lib;
     for (size_t i = 0; i < lib->nsessions; i++)
@@ -54,42 +42,11 @@ static size_t session_index(CK_SESSION_HANDLE h)
 
 CK_RV qkt_session_get(CK_SESSION_HANDLE h, QKT_SESSION **out)
 {
-    size_t i = session_index(h);
+    size_t i = qkt_session_index(h);
     if (i == (size_t)-1)
         return CKR_SESSION_HANDLE_INVALID;
     *out = qkt_lib->sessions[i];
     return CKR_OK;
-}
-
-static void after_last_session(void)
-{
-    if (qkt_lib->nsessions == 0 && qkt_lib->login != (CK_USER_TYPE)-1)
-        (void)qkt_logout(); /* Base 3.0, 5.6: closing the last session logs out; cannot fail */
-}
-
-CK_RV qkt_session_close(CK_SESSION_HANDLE h)
-{
-    QKT_LIB *lib = qkt_lib;
-    size_t i = session_index(h);
-    if (i == (size_t)-1)
-        return CKR_SESSION_HANDLE_INVALID;
-    QKT_SESSION *s = lib->sessions[i];
-    lib->sessions[i] = lib->sessions[--lib->nsessions];
-    qkt_objects_drop_session(s->handle);
-    session_free(s);
-    after_last_session();
-    return CKR_OK;
-}
-
-void qkt_session_close_all(void)
-{
-    QKT_LIB *lib = qkt_lib;
-    while (lib->nsessions > 0) {
-        QKT_SESSION *s = lib->sessions[--lib->nsessions];
-        qkt_objects_drop_session(s->handle);
-        session_free(s);
-    }
-    after_last_session();
 }
 
 size_t qkt_session_count(int rw_only)

@@ -10,9 +10,6 @@
 
 #include "internal.h"
 
-#define SALT_LEN 16
-#define KDF_ITER 100000
-
 CK_RV qkt_slot_info(CK_SLOT_INFO *info)
 {
     memset(info, 0, sizeof(*info));
@@ -114,82 +111,6 @@ CK_RV qkt_token_info(CK_TOKEN_INFO *info)
     info->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
     info->firmwareVersion.minor = 1;
     memset(info->utcTime, ' ', sizeof(info->utcTime)); /* no CKF_CLOCK_ON_TOKEN */
-    return CKR_OK;
-}
-
-/* Seal the token key under a key derived from pin; store salt and wrap under prefix. */
-CK_RV qkt_pin_wrap(const char *who, const CK_UTF8CHAR *pin, CK_ULONG len)
-{
-    unsigned char salt[SALT_LEN], kek[QKT_KEY_LEN], *wrapped = NULL;
-    char name[32];
-    size_t wlen;
-    CK_RV rv;
-
-    if (RAND_bytes_ex(qkt_lib->libctx, salt, sizeof(salt), 0) <= 0)
-        return CKR_GENERAL_ERROR;
-    if ((rv = qkt_kek_derive(pin, len, salt, sizeof(salt), KDF_ITER, kek)) != CKR_OK)
-        return rv;
-    rv = qkt_aead_seal(kek, who, strlen(who), qkt_lib->tk, QKT_KEY_LEN, &wrapped, &wlen);
-    qks_wipe(kek, sizeof(kek));
-    if (rv != CKR_OK)
-        return rv;
-    snprintf(name, sizeof(name), "%s_salt", who);
-    if ((rv = qkt_meta_put(name, salt, sizeof(salt))) == CKR_OK) {
-        snprintf(name, sizeof(name), "%s_wrap", who);
-        rv = qkt_meta_put(name, wrapped, wlen);
-    }
-    if (rv == CKR_OK) {
-        snprintf(name, sizeof(name), "%s_iter", who);
-        rv = qkt_meta_put_long(name, KDF_ITER);
-    }
-    free(wrapped);
-    return rv;
-}
-
-/* Unseal the token key with pin. CKR_PIN_INCORRECT when it does not open. *tk is secure. */
-CK_RV qkt_pin_unwrap(const char *who, const CK_UTF8CHAR *pin, CK_ULONG len, unsigned char **tk)
-{
-    unsigned char *salt = NULL, *wrapped = NULL, kek[QKT_KEY_LEN];
-    size_t slen, wlen, tklen;
-    long iter;
-    char name[32];
-    CK_RV rv;
-
-    *tk = NULL;
-    snprintf(name, sizeof(name), "%s_salt", who);
-    if ((rv = qkt_meta_get(name, &salt, &slen)) != CKR_OK)
-        goto done;
-    snprintf(name, sizeof(name), "%s_wrap", who);
-    if ((rv = qkt_meta_get(name, &wrapped, &wlen)) != CKR_OK)
-        goto done;
-    snprintf(name, sizeof(name), "%s_iter", who);
-    if ((rv = qkt_meta_get_long(name, KDF_ITER, &iter)) != CKR_OK)
-        goto done;
-    if (salt == NULL || wrapped == NULL) {
-        rv = CKR_USER_PIN_NOT_INITIALIZED;
-        goto done;
-    }
-    if ((rv = qkt_kek_derive(pin, len, salt, slen, iter, kek)) != CKR_OK)
-        goto done;
-    rv = qkt_aead_open(kek, who, strlen(who), wrapped, wlen, tk, &tklen);
-    qks_wipe(kek, sizeof(kek));
-    if (rv == CKR_ENCRYPTED_DATA_INVALID)
-        rv = CKR_PIN_INCORRECT;
-    else if (rv == CKR_OK && tklen != QKT_KEY_LEN) {
-        qkt_secret_free(*tk, tklen);
-        *tk = NULL;
-        rv = CKR_DEVICE_ERROR;
-    }
-done:
-    free(salt);
-    free(wrapped);
-    return rv;
-}
-
-CK_RV qkt_pin_len_check(CK_ULONG len)
-{
-    if ((long)len < qkt_lib->pin_min || (long)len > qkt_lib->pin_max)
-        return CKR_PIN_LEN_RANGE;
     return CKR_OK;
 }
 

@@ -256,7 +256,7 @@ CK_RV qkt_store_delete_all(void)
     return exec("DELETE FROM objects");
 }
 
-static long long data_version(void)
+long long qkt_store_version(void)
 {
     sqlite3_stmt *st = prepare("PRAGMA data_version");
     long long v = -2;
@@ -266,7 +266,7 @@ static long long data_version(void)
     return v;
 }
 
-static CK_RV load_row(sqlite3_stmt *st)
+static CK_RV load_row(sqlite3_stmt *st, QKT_OBJ **list)
 {
     QKT_OBJ *obj = qkt_obj_new();
     CK_RV rv;
@@ -289,38 +289,34 @@ static CK_RV load_row(sqlite3_stmt *st)
         qkt_obj_free(obj);
         return rv;
     }
-    obj->next = qkt_lib->objects;
-    qkt_lib->objects = obj;
+    obj->next = *list;
+    *list = obj;
     return CKR_OK;
 }
 
-CK_RV qkt_store_sync(void)
+CK_RV qkt_store_load_all(QKT_OBJ **out)
 {
-    long long v = data_version();
+    QKT_OBJ *list = NULL;
     sqlite3_stmt *st;
     CK_RV rv = CKR_OK;
-    int r;
+    int r = SQLITE_DONE;
 
-    /* The object lifetime rule: the cache is refreshed at most once per entry point (qkt_enter
-     * clears `synced`), before or at the first lookup; later lookups in the same call see the
-     * same objects, so a pointer one of them returned is never freed under the caller. Another
-     * process's commit is seen at the next entry point. */
-    if (qkt_lib->synced || (v == qkt_lib->data_version && v != -2)) {
-        qkt_lib->synced = 1;
-        return CKR_OK;
-    }
-    qkt_lib->synced = 1;
-    qkt_objects_drop_token();
+    *out = NULL;
     if ((st = prepare("SELECT handle, attrs, sealed FROM objects")) == NULL)
         return CKR_DEVICE_ERROR;
     while (rv == CKR_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
-        rv = load_row(st);
+        rv = load_row(st, &list);
     if (rv == CKR_OK && r != SQLITE_DONE)
         rv = db_error("read objects");
     sqlite3_finalize(st);
-    if (rv == CKR_OK)
-        qkt_lib->data_version = v;
-    else
-        qkt_objects_drop_token();
-    return rv;
+    if (rv != CKR_OK) {
+        while (list != NULL) {
+            QKT_OBJ *next = list->next;
+            qkt_obj_free(list);
+            list = next;
+        }
+        return rv;
+    }
+    *out = list;
+    return CKR_OK;
 }
