@@ -12,7 +12,14 @@
  *   QKT-FILE-ORDER: objstore find mech keygen hkdf wrap pinkey slot pin session_close
  *   QKT-FILE-ORDER: entry_crypto entry_object entry_token library interface
  * state.c holds the library the modules work on and publishes it to entry points only once
- * library.c has built it (qkt_publish).
+ * library.c has built it (qkt_publish). The modules reach it through the one pointer `qkt_lib`
+ * rather than a parameter: it is written only by library.c under its init mutex, read only
+ * under the library lock, and an entry point cannot get past qkt_enter before publication.
+ *
+ * Object lifetime: the token-object cache is refreshed at most once per entry point, before
+ * any lookup (qkt_objects_sync), so no object a call looked up is freed under it; an
+ * operation never points at its key object: it copies what it needs (the key bytes into
+ * locked memory, or an EVP context keyed at init), so it outlives any later refresh.
  *
  * Concurrency: one library lock (lock.c) is held for the whole of every entry point that
  * touches library state, so the modules below never lock themselves.
