@@ -14,7 +14,8 @@ pkgs=(build-essential cmake pkg-config git python3 libssl-dev openssl libjansson
       sqlite3 libp11-kit-dev p11-kit libmicrohttpd-dev libgnutls28-dev libcunit1-dev libsrtp2-dev
       nginx curl opensc gnutls-bin softhsm2 python3-pykcs11 rng-tools5 dieharder
       clang "$clang_rt" ca-certificates
-      dpkg-dev scdoc lintian man-db debootstrap) # packages: cpack + dpkg-shlibdeps, man pages, checks
+      dpkg-dev scdoc lintian man-db debootstrap # packages: cpack + dpkg-shlibdeps, man pages, checks
+      baresip-core) # calls in unmodified call software (examples/baresip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
