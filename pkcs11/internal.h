@@ -8,7 +8,8 @@
  * the token can grow (asymmetric keys, another store) without one file's change reaching back
  * into the files it serves. The test pkcs11_file_order reads the lines below, requires every
  * object of the token in them, and checks the order with test/layers/check_layers.sh.
- *   QKT-FILE-ORDER: lock state object attr digest cipher mac seal random session store
+ *   QKT-FILE-ORDER: lock state object attr digest cipher mac seal random session
+ *   QKT-FILE-ORDER: store_sqlite store_pg store
  *   QKT-FILE-ORDER: objstore find mech keygen hkdf wrap pinkey slot pin session_close
  *   QKT-FILE-ORDER: entry_crypto entry_object entry_token library interface
  * state.c holds the library the modules work on and publishes it to entry points only once
@@ -34,7 +35,6 @@
 #include <sys/types.h>
 #include <openssl/evp.h>
 #include <openssl/provider.h>
-#include <sqlite3.h>
 
 #include "pkcs11_3_0.h"
 #include "qkey/qks.h"
@@ -151,7 +151,7 @@ typedef struct qkt_lib_st {
     OSSL_LIB_CTX *libctx;
     OSSL_PROVIDER *deflt; /* the default provider, loaded into libctx explicitly */
     /* store */
-    sqlite3 *db;
+    struct qkt_db_st *db; /* the store backend (storedb.h) */
     long long data_version;
     int synced; /* the token-object cache was refreshed in this entry point: not again (a
                  * refresh frees every cached token object, which an earlier lookup may hold) */
@@ -228,8 +228,8 @@ CK_RV qkt_store_update(const QKT_OBJ *obj);
 CK_RV qkt_store_delete(CK_OBJECT_HANDLE h);
 CK_RV qkt_store_delete_all(void);
 /* Reload the cached token objects if another connection changed the store. */
-/* store.c: PRAGMA data_version (-2 when unreadable); every stored token object, decoded, as a
- * new list linked by `next` (the cache that holds them is objstore.c's). */
+/* store.c: the backend's change counter (-2 when unreadable); every stored token object, decoded,
+ * as a new list linked by `next` (the cache that holds them is objstore.c's). */
 long long qkt_store_version(void);
 CK_RV qkt_store_load_all(QKT_OBJ **out);
 
