@@ -4,8 +4,19 @@
 set -u
 MOD=${QKEY_P11_MODULE:?QKEY_P11_MODULE names libqkey-pkcs11.so}
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/pg.sh"
+trap 'pg_stop; rm -rf "$T"' EXIT
 mkdir -p "$T/link"
+# QKEY_STORE_BACKEND=postgresql: each site's token store is a database on a real PostgreSQL
+# server started for this test (pg.sh); otherwise a SQLite file.
+if [[ ${QKEY_STORE_BACKEND:-sqlite} == postgresql ]]; then
+  pg_start "$T/pg"
+  pg_createdb qkey_a
+  pg_createdb qkey_b
+fi
+store_of() {
+  if [[ -n $PG_PORT ]]; then pg_uri "qkey_$1"; else echo "$T/token-$1.db"; fi
+}
 for side in a b; do
   me=SAE_$(echo $side | tr ab AB)
   peer=$([[ $side == a ]] && echo SAE_B || echo SAE_A)
@@ -18,7 +29,7 @@ peers = $peer
 [rng]
 source = sim
 [token]
-store = $T/token-$side.db
+store = $(store_of $side)
 label = qk$side
 CONF
 done

@@ -37,6 +37,12 @@ run pkcs11-tool --module "$MOD" --token-label qka --login --pin 123456 -O 2>&1 |
 run pkcs11-tool --module "$MOD" --token-label qka --login --pin 123456 --read-object --type secrkey \
   --label kms-aes >"$T/read.log" 2>&1 && fail "sensitive key value was read"
 
+if [[ -n $PG_PORT ]]; then # the objects really live on the server, and only sealed
+  n=$(pg_sql qkey_a "SELECT count(*) FROM qkey_objects WHERE sealed IS NOT NULL") || fail "psql"
+  ((n >= 1)) || fail "no sealed object in PostgreSQL (count $n)"
+  echo "PostgreSQL store: $n sealed objects in qkey_a.qkey_objects"
+fi
+
 # GnuTLS sees the token by its PKCS#11 URI.
 run p11tool --provider "$MOD" --list-tokens 2>/dev/null | grep -q "pkcs11:.*token=qka" || fail "p11tool"
 
