@@ -43,8 +43,14 @@ if [[ -n $PG_PORT ]]; then # the objects really live on the server, and only sea
   echo "PostgreSQL store: $n sealed objects in qkey_a.qkey_objects"
 fi
 
-# GnuTLS sees the token by its PKCS#11 URI.
-run p11tool --provider "$MOD" --list-tokens 2>/dev/null | grep -q "pkcs11:.*token=qka" || fail "p11tool"
+# GnuTLS sees the token by its PKCS#11 URI. Not in the sanitizer build on the PostgreSQL store:
+# there p11tool hangs at exit in glibc's locale lock (p11-kit's destructor calling freelocale)
+# once libpq is loaded into a process with the ASan runtime preloaded; without ASan it passes.
+if [[ -n $PG_PORT && -n ${QKEY_P11_PRELOAD:-} ]]; then
+  echo "p11tool skipped: PostgreSQL store in the sanitizer build (see the comment above)"
+else
+  run p11tool --provider "$MOD" --list-tokens 2>/dev/null | grep -q "pkcs11:.*token=qka" || fail "p11tool"
+fi
 
 # pkcs11-tool -I reports PKCS#11 3.0 (the token offers the 3.0 interface).
 run pkcs11-tool --module "$MOD" -I 2>&1 | grep -q "Cryptoki version 3.0" || fail "not 3.0"
