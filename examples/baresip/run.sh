@@ -137,11 +137,11 @@ stored() { # $1 kme dir: keys the link holds for SAE_A -> SAE_B, as qkey status 
 }
 call() { # $1 kme dir, $2 tag: bob waits, alice dials, both hang up after a few seconds
   local k=$1 t=$2
-  OPENSSL_CONF=$k/sae-b.cnf timeout 30 baresip -f "$W/bob" -t 9 -v >"$W/bob-$t.log" 2>&1 &
+  OPENSSL_CONF=$k/sae-b.cnf timeout 40 baresip -f "$W/bob" -t 14 -v >"$W/bob-$t.log" 2>&1 &
   local bp=$!
   for _ in $(seq 50); do grep -q "baresip is ready" "$W/bob-$t.log" 2>/dev/null && break; sleep 0.1; done
   OPENSSL_CONF=$k/sae-a.cnf timeout 30 baresip -f "$W/alice" -e "/dial sip:bob@127.0.0.1:$((PB + 1));transport=tls" \
-    -t 6 -v >"$W/alice-$t.log" 2>&1
+    -t 9 -v >"$W/alice-$t.log" 2>&1
   wait "$bp"
 }
 has() { grep -aq -- "$2" "$1"; }
@@ -160,8 +160,11 @@ for i in $(seq "$calls"); do
   why=()
   has "$a" "Call established" && has "$b" "Call established" || why+=("not established on both sides")
   has "$a" "SRTP is Enabled" && has "$b" "SRTP is Enabled" || why+=("SRTP not enabled on both sides")
-  # audio flowed both ways: a non-zero bit rate in both directions on each side
-  grep -aq "audio=[1-9][0-9]*/[1-9]" "$a" && grep -aq "audio=[1-9][0-9]*/[1-9]" "$b" || why+=("no audio both ways")
+  # audio flowed both ways: each side reports a non-zero sending and a non-zero receiving rate
+  for f in "$a" "$b"; do
+    grep -aq "audio=[1-9][0-9]*/" "$f" && grep -aq "audio=[0-9]*/[1-9]" "$f" ||
+      why+=("no audio both ways in $(basename "$f")")
+  done
   [[ -n $before && -n $after ]] && ((before - after == 1)) || why+=("QKD keys stored ${before:-?} -> ${after:-?}, not one key used")
   if ((${#why[@]} == 0)); then
     pass "call $i: established, SRTP ${suite:-?} mandatory, audio both ways, one QKD key for its SIP/TLS connection (stored $before -> $after)"
