@@ -5,6 +5,9 @@
  *   object   C_CreateObject + C_DestroyObject of a private, sensitive token AES key
  * Prints operations per second for each module and the ratio qkey / SoftHSM2 (>= 1.0: qkey
  * is at least as fast). usage: bench_pkcs11 [SECONDS_PER_CASE (default 1)]
+ * With QKEY_BENCH_PG=postgresql://... (bench/pkcs11/stores.sh starts a server) the qkey token
+ * is measured a second time on that PostgreSQL store, in the same run: columns qkey (SQLite
+ * file), qkey-pg, SoftHSM2 (file backend), and the ratios pg/SQLite and pg/SoftHSM2.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -161,20 +164,45 @@ int main(int argc, char **argv)
     fclose(fp);
     setenv("SOFTHSM2_CONF", cmd, 1);
 
-    load(&q, qmod, "qkey");
-    load(&h, SOFTHSM, "softhsm2");
     static const struct {
         const char *name;
         void (*op)(MOD *);
     } cases[] = {{"C_GenerateRandom 32 B", op_random},
                  {"AES-256-GCM encrypt 4 KiB", op_gcm},
                  {"token object create+destroy", op_object}};
-    printf("%-30s %14s %14s %8s\n", "case", "qkey ops/s", "softhsm2 ops/s", "ratio");
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        double rq = rate(&q, cases[i].op, secs), rh = rate(&h, cases[i].op, secs);
-        printf("%-30s %14.0f %14.0f %8.2f\n", cases[i].name, rq, rh, rq / rh);
-    }
+    enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
+    double rq[NCASES], rp[NCASES], rh[NCASES];
+    const char *pg = getenv("QKEY_BENCH_PG");
+
+    load(&q, qmod, "qkey");
+    for (size_t i = 0; i < NCASES; i++)
+        rq[i] = rate(&q, cases[i].op, secs);
     q.f->C_Finalize(NULL);
+    if (pg != NULL) { /* the same module again, now on the PostgreSQL store */
+        snprintf(path, sizeof(path), "%s/qkey-pg.conf", dir);
+        fp = fopen(path, "w");
+        fprintf(fp, "[rng]\nsource = sim\n[token]\nstore = %s\n", pg);
+        fclose(fp);
+        setenv("QKEY_CONF", path, 1);
+        load(&q, qmod, "qkey-pg");
+        for (size_t i = 0; i < NCASES; i++)
+            rp[i] = rate(&q, cases[i].op, secs);
+        q.f->C_Finalize(NULL);
+    }
+    load(&h, SOFTHSM, "softhsm2");
+    for (size_t i = 0; i < NCASES; i++)
+        rh[i] = rate(&h, cases[i].op, secs);
+    if (pg == NULL) {
+        printf("%-30s %14s %14s %8s\n", "case", "qkey ops/s", "softhsm2 ops/s", "ratio");
+        for (size_t i = 0; i < NCASES; i++)
+            printf("%-30s %14.0f %14.0f %8.2f\n", cases[i].name, rq[i], rh[i], rq[i] / rh[i]);
+    } else {
+        printf("%-30s %12s %12s %12s %9s %9s\n", "case", "qkey-sqlite", "qkey-pg", "softhsm2",
+               "pg/sqlite", "pg/softhsm");
+        for (size_t i = 0; i < NCASES; i++)
+            printf("%-30s %12.0f %12.0f %12.0f %9.2f %9.2f\n", cases[i].name, rq[i], rp[i], rh[i],
+                   rp[i] / rq[i], rp[i] / rh[i]);
+    }
     h.f->C_Finalize(NULL);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : 1;
