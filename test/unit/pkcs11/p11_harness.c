@@ -63,10 +63,16 @@ int p11_setup(const char *which, const char *label)
     if (p11.is_qkey) {
         module = getenv("QKEY_P11_MODULE");
         snprintf(path, sizeof(path), "%s/qkey.conf", p11.dir);
+        /* QKEY_P11_STORE (on_pg.sh: a PostgreSQL database) replaces the SQLite file */
+        char store[600];
+        if (getenv("QKEY_P11_STORE") != NULL)
+            snprintf(store, sizeof(store), "%s", getenv("QKEY_P11_STORE"));
+        else
+            snprintf(store, sizeof(store), "%s/token.db", p11.dir);
         snprintf(text, sizeof(text),
                  "[qkd]\ndriver = sim\nsae_id = SAE_A\nsim_link = %s/link\npeers = SAE_B\n"
-                 "[rng]\nsource = sim\n[token]\nstore = %s/token.db\n",
-                 p11.dir, p11.dir);
+                 "[rng]\nsource = sim\n[token]\nstore = %s\n",
+                 p11.dir, store);
         if (module == NULL || write_file(path, text) != 0)
             return -1;
         setenv("QKEY_CONF", path, 1);
