@@ -59,6 +59,8 @@ set(CPACK_COMPONENT_PKCS11_DESCRIPTION "PKCS#11 token with quantum random number
  libqkey-pkcs11.so, registered with p11-kit: random numbers from a quantum RNG
  and AES keys that are QKD keys shared with a peer site.")
 set(CPACK_DEBIAN_PKCS11_PACKAGE_RECOMMENDS "qkey-tools, p11-kit")
+# libpq is loaded with dlopen only for token.store = postgresql://... (not a link dependency)
+set(CPACK_DEBIAN_PKCS11_PACKAGE_SUGGESTS libpq5)
 
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME qkey-tools)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION utils)
