@@ -117,45 +117,43 @@ static int connected(QKT_DB *d)
     return pq.status(C(d)) == CONNECTION_OK;
 }
 
+/* r when the statement succeeded; else NULL, after reporting why and freeing r. */
+static PGresult *succeeded(QKT_DB *d, const char *what, PGresult *r)
+{
+    ExecStatusType st = r != NULL ? pq.result_status(r) : PGRES_FATAL_ERROR;
+
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    pg_error(what, r != NULL ? pq.result_error(r) : pq.error_message(C(d)));
+    if (r != NULL)
+        pq.clear(r);
+    return NULL;
+}
+
 /* Run sql with n parameters (binary), binary results. NULL after reporting the error. */
 static PGresult *run(QKT_DB *d, const char *what, const char *sql, int n, const char *const *vals,
                      const int *lens)
 {
     static const int binary[8] = {1, 1, 1, 1, 1, 1, 1, 1};
     PGresult *r;
-    ExecStatusType st;
 
     if (!connected(d)) {
         pg_error(what, pq.error_message(C(d)));
         return NULL;
     }
     r = pq.exec_params(C(d), sql, n, NULL, vals, lens, n ? binary : NULL, 1);
-    st = r != NULL ? pq.result_status(r) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        pg_error(what, r != NULL ? pq.result_error(r) : pq.error_message(C(d)));
-        if (r != NULL)
-            pq.clear(r);
-        return NULL;
-    }
-    return r;
+    return succeeded(d, what, r);
 }
 
 /* A statement (or several) without parameters or results. */
 static CK_RV run0(QKT_DB *d, const char *what, const char *sql)
 {
     PGresult *r;
-    ExecStatusType st;
 
     if (!connected(d))
         return pg_error(what, pq.error_message(C(d)));
-    r = pq.exec(C(d), sql);
-    st = r != NULL ? pq.result_status(r) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        pg_error(what, r != NULL ? pq.result_error(r) : pq.error_message(C(d)));
-        if (r != NULL)
-            pq.clear(r);
+    if ((r = succeeded(d, what, pq.exec(C(d), sql))) == NULL)
         return CKR_DEVICE_ERROR;
-    }
     pq.clear(r);
     return CKR_OK;
 }

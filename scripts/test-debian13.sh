@@ -20,22 +20,8 @@ if ((EUID != 0)); then
   exit 2
 fi
 
-mounts=()
-cleanup() {
-  local i
-  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-    umount "${mounts[i]}" 2>/dev/null || umount -l "${mounts[i]}" || true
-  done
-  mounts=()
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-bind() { # $1 source, $2 mount point inside the root
-  mkdir -p "$2"
-  mount --bind "$1" "$2"
-  mounts+=("$2")
-}
+source "$src/scripts/mounts.sh"
+trap undo_mounts EXIT
 # Mounts left by a run that was killed with SIGKILL: undo them before anything else, and never
 # delete a root that still has anything mounted in it.
 stale_mounts() { findmnt -rn -o TARGET | grep -F "$root/" | sort -r || true; }

@@ -27,25 +27,14 @@ if ((EUID != 0)); then
 fi
 ls "$debdir"/*.deb >/dev/null || { echo "test-packages: no .deb in $debdir" >&2; exit 1; }
 root=$(mktemp -d /var/tmp/qkey-pkgroot-XXXXXX)
-mounts=()
+source "$src/scripts/mounts.sh"
 cleanup() {
-  local i
-  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-    umount "${mounts[i]}" 2>/dev/null || umount -l "${mounts[i]}" || true
-  done
-  mounts=()
+  undo_mounts
   if [[ -z $(findmnt -rn -o TARGET | grep -F "$root/" || true) ]]; then
     rm -rf --one-file-system "$root"
   fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-bind() {
-  mkdir -p "$2"
-  mount --bind "$1" "$2"
-  mounts+=("$2")
-}
 
 if [[ ! -s $tarball ]]; then
   command -v debootstrap >/dev/null ||
