@@ -32,11 +32,11 @@ typedef struct {
     CK_RV (*meta_get)(QKT_DB *db, const char *name, unsigned char **val, size_t *len);
     CK_RV (*meta_put)(QKT_DB *db, const char *name, const void *val, size_t len); /* NULL: delete */
     /* A new handle, never reused; uid unique (CKA_UNIQUE_ID) */
-    CK_RV (*insert)
+    CK_RV(*insert)
     (QKT_DB *db, const char *uid, size_t uidlen, const unsigned char *attrs, size_t alen,
      const unsigned char *sealed, size_t slen, CK_OBJECT_HANDLE *h);
     /* CKR_OBJECT_HANDLE_INVALID when another process or node destroyed it */
-    CK_RV (*update)
+    CK_RV(*update)
     (QKT_DB *db, CK_OBJECT_HANDLE h, const unsigned char *attrs, size_t alen,
      const unsigned char *sealed, size_t slen);
     CK_RV (*remove)(QKT_DB *db, CK_OBJECT_HANDLE h);
