@@ -5,6 +5,7 @@
  * it exists; the token's crypto runs in its own OSSL_LIB_CTX with the default provider loaded
  * explicitly and no OpenSSL config, so the module behaves the same inside any OpenSSL program.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,39 @@ static void lib_free(QKT_LIB *lib)
         munmap((void *)lib->fork_guard, (size_t)sysconf(_SC_PAGESIZE));
     free(lib);
     qkt_lib = NULL;
+}
+
+/*
+ * pInitArgs->pReserved is NULL in the spec; p11-kit passes a module's x-init-reserved string
+ * there. Anything else a caller puts there (a pointer to a structure, a freed or wild pointer)
+ * must be refused, never dereferenced: the string is copied through a pipe, where the kernel
+ * answers EFAULT for memory that is not readable instead of the process faulting, and it must
+ * be printable text ending within QKT_RESERVED_MAX bytes. 1 when *out
+ * holds the copy.
+ */
+#define QKT_RESERVED_MAX 4096
+
+static int reserved_copy(const void *p, char out[QKT_RESERVED_MAX])
+{
+    int fd[2], ok = 0;
+
+    if (pipe2(fd, O_CLOEXEC) != 0)
+        return 0;
+    /* A byte at a time: never past the string's NUL, into memory that is not the caller's
+     * string (a few dozen system calls, once per C_Initialize). */
+    for (size_t i = 0; i < QKT_RESERVED_MAX; i++) {
+        if (write(fd[1], (const char *)p + i, 1) != 1 || read(fd[0], out + i, 1) != 1)
+            break;
+        if (out[i] == '\0') {
+            ok = 1;
+            break;
+        }
+        if (out[i] < 0x20 || out[i] > 0x7e)
+            break;
+    }
+    close(fd[0]);
+    close(fd[1]);
+    return ok;
 }
 
 /* "config=FILE" (p11-kit x-init-reserved); other words are ignored for forward compatibility. */
@@ -186,11 +220,19 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
     QKT_LIB *lib = NULL;
     CK_RV rv;
 
+    char checked[QKT_RESERVED_MAX];
+    const char *reserved = NULL;
+
     if (args != NULL) {
         int given = (args->CreateMutex != NULL) + (args->DestroyMutex != NULL) +
                     (args->LockMutex != NULL) + (args->UnlockMutex != NULL);
         if (given != 0 && given != 4)
             return CKR_ARGUMENTS_BAD;
+        if (args->pReserved != NULL) {
+            if (!reserved_copy(args->pReserved, checked))
+                return CKR_ARGUMENTS_BAD;
+            reserved = checked;
+        }
     }
     pthread_mutex_lock(&init_mutex);
     if (qkt_lib != NULL) {
@@ -215,7 +257,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
     }
     if ((rv = qkt_lock_setup(args)) != CKR_OK)
         goto done;
-    rv = lib_new(args != NULL ? args->pReserved : NULL, &lib);
+    rv = lib_new(reserved, &lib);
     if (rv != CKR_OK) {
         qkt_lock_teardown();
         goto done;
