@@ -9,11 +9,13 @@ usage: pg_nodes.py MODULE TOKEN_LABEL PIN COMMAND ARGS...
   labels                    prints the label of every data object, one per line
   create LABEL HEX          a sensitive token AES key with the given value
   login PIN                 prints OK or the CKR_ name C_Login answers (no other login first)
-  writer PREFIX N           creates PREFIX-0 .. PREFIX-(N-1) one by one, 20 ms apart, printing
-                            "ok LABEL" after each C_CreateObject that returned CKR_OK and
-                            "err LABEL CKR_..." after each that did not (then goes on)
+  writer PREFIX STOPFILE    creates PREFIX-0, PREFIX-1, ... one by one, 20 ms apart, until
+                            STOPFILE exists (at most 10,000), printing "ok LABEL" after each
+                            C_CreateObject that returned CKR_OK and "err LABEL CKR_..." after
+                            each that did not (then goes on)
 The token reads its configuration from QKEY_CONF (set by the caller).
 """
+import os
 import sys
 import time
 
@@ -78,8 +80,10 @@ def main(argv):
     elif cmd == "create":
         session.createObject(secret(args[0], [(PyKCS11.CKA_VALUE, bytes.fromhex(args[1]))]))
     elif cmd == "writer":
-        prefix, n = args[0], int(args[1])
-        for i in range(n):
+        prefix, stop = args[0], args[1]
+        for i in range(10000):
+            if os.path.exists(stop):
+                break
             label = "%s-%d" % (prefix, i)
             try:
                 session.createObject([(PyKCS11.CKA_CLASS, PyKCS11.CKO_DATA),

@@ -48,12 +48,19 @@ QKEY_CONF=$T/qkey-b1.conf run pkcs11-tool --module "$MOD" --token-label qkb --lo
   --so-pin 12345678 --init-pin --pin 123456 >/dev/null 2>&1 || fail "SO could not reset the user PIN"
 
 # kill -9 of the server while node 1 writes; restart; node 2 then counts what node 1 was told.
-QKEY_PKCS11_DEBUG=1 node 1 "${P[@]}" writer w 400 >"$T/writer.log" 2>&1 &
+QKEY_PKCS11_DEBUG=1 node 1 "${P[@]}" writer w "$T/stop" >"$T/writer.log" 2>&1 &
 wp=$!
-for _ in $(seq 100); do (($(grep -c "^ok" "$T/writer.log") >= 20)) && break; sleep 0.05; done
+for _ in $(seq 200); do (($(grep -c "^ok" "$T/writer.log") >= 20)) && break; sleep 0.05; done
 pg_kill9
 sleep 1
 pg_up
+# the same process must write again: wait (up to 60 s) for 10 successes after the last failure
+for _ in $(seq 600); do
+  last_err=$(grep -n "^err" "$T/writer.log" | tail -1 | cut -d: -f1)
+  [[ -n $last_err ]] && (($(tail -n +"$((last_err + 1))" "$T/writer.log" | grep -c "^ok") >= 10)) && break
+  sleep 0.1
+done
+touch "$T/stop"
 wait $wp
 oks=$(grep -c "^ok" "$T/writer.log")
 errs=$(grep -c "^err" "$T/writer.log")
