@@ -20,6 +20,19 @@ static CK_RV op_init(CK_SESSION_HANDLE h, int kind, CK_MECHANISM_PTR mech, CK_OB
     return rv;
 }
 
+/* Bad arguments to a call on an active operation end it (Base 3.0, 5.2: a call terminates its
+ * operation unless it returns CKR_OK or CKR_BUFFER_TOO_SMALL, or queries a length). */
+static CK_RV bad_arguments(CK_SESSION_HANDLE h, int kind)
+{
+    QKT_SESSION *s;
+    CK_RV rv = qkt_session_enter(h, &s);
+    if (rv != CKR_OK)
+        return rv;
+    qkt_op_end(s, kind);
+    qkt_leave();
+    return CKR_ARGUMENTS_BAD;
+}
+
 static CK_RV op_oneshot(CK_SESSION_HANDLE h, int kind, CK_BYTE_PTR in, CK_ULONG inlen,
                         CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
@@ -27,7 +40,7 @@ static CK_RV op_oneshot(CK_SESSION_HANDLE h, int kind, CK_BYTE_PTR in, CK_ULONG 
     CK_RV rv;
     QKT_CHECK_INIT();
     if ((in == NULL && inlen != 0) || outlen == NULL)
-        return CKR_ARGUMENTS_BAD;
+        return bad_arguments(h, kind);
     if ((rv = qkt_session_enter(h, &s)) != CKR_OK)
         return rv;
     rv = qkt_op_oneshot(s, kind, in, inlen, out, outlen);
@@ -43,7 +56,7 @@ static CK_RV op_update(CK_SESSION_HANDLE h, int kind, CK_BYTE_PTR in, CK_ULONG i
     QKT_CHECK_INIT();
     if ((in == NULL && inlen != 0) ||
         (outlen == NULL && (kind == QKT_ENCRYPT || kind == QKT_DECRYPT)))
-        return CKR_ARGUMENTS_BAD;
+        return bad_arguments(h, kind);
     if ((rv = qkt_session_enter(h, &s)) != CKR_OK)
         return rv;
     rv = qkt_op_update(s, kind, in, inlen, out, outlen);
@@ -57,7 +70,7 @@ static CK_RV op_final(CK_SESSION_HANDLE h, int kind, CK_BYTE_PTR out, CK_ULONG_P
     CK_RV rv;
     QKT_CHECK_INIT();
     if (outlen == NULL)
-        return CKR_ARGUMENTS_BAD;
+        return bad_arguments(h, kind);
     if ((rv = qkt_session_enter(h, &s)) != CKR_OK)
         return rv;
     rv = qkt_op_final(s, kind, out, outlen);
@@ -175,7 +188,7 @@ static CK_RV verify(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE
     CK_RV rv;
     QKT_CHECK_INIT();
     if ((data == NULL && len != 0) || sig == NULL)
-        return CKR_ARGUMENTS_BAD;
+        return bad_arguments(h, QKT_VERIFY);
     if ((rv = qkt_session_enter(h, &s)) != CKR_OK)
         return rv;
     rv = qkt_op_verify(s, data, len, sig, siglen, oneshot);

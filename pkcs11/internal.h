@@ -285,6 +285,7 @@ enum { QKT_ENCRYPT, QKT_DECRYPT, QKT_DIGEST, QKT_SIGN, QKT_VERIFY };
 /* Operation lifecycle, shared by all families (mech.c). */
 CK_RV qkt_op_init(QKT_SESSION *s, int kind, const CK_MECHANISM *mech, CK_OBJECT_HANDLE key);
 /* Single part: in -> out (out NULL: length query). */
+void qkt_op_end(QKT_SESSION *s, int kind); /* end the session's operation of that kind */
 CK_RV qkt_op_oneshot(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE *out,
                      CK_ULONG *outlen);
 CK_RV qkt_op_update(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE *out,

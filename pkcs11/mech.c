@@ -113,7 +113,7 @@ void qkt_op_free(QKT_OP *op)
     free(op);
 }
 
-static void op_end(QKT_SESSION *s, int kind)
+void qkt_op_end(QKT_SESSION *s, int kind)
 {
     QKT_OP **slot = qkt_op_slot(s, kind);
     qkt_op_free(*slot);
@@ -229,7 +229,7 @@ CK_RV qkt_op_oneshot(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen
     if (kind == QKT_DIGEST || kind == QKT_SIGN) {
         if (op->started) {
             /* Base 3.0, 5.10: C_Digest/C_Sign cannot finish a multi-part operation. */
-            op_end(s, kind);
+            qkt_op_end(s, kind);
             return CKR_OPERATION_ACTIVE;
         }
         rv = out_check(out, outlen, op->out_len, &done);
@@ -237,15 +237,15 @@ CK_RV qkt_op_oneshot(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen
             return rv;
         if ((rv = absorb(op, in, inlen)) == CKR_OK && (rv = squeeze(op, out)) == CKR_OK)
             *outlen = op->out_len;
-        op_end(s, kind);
+        qkt_op_end(s, kind);
         return rv;
     }
     if (op->started) {
-        op_end(s, kind);
+        qkt_op_end(s, kind);
         return CKR_OPERATION_ACTIVE;
     }
     if ((rv = qkt_cipher_oneshot_bound(op, inlen, &need)) != CKR_OK) {
-        op_end(s, kind);
+        qkt_op_end(s, kind);
         return rv;
     }
     rv = out_check(out, outlen, need, &done);
@@ -259,7 +259,7 @@ CK_RV qkt_op_oneshot(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen
         if (rv == CKR_OK)
             *outlen = n1 + n2;
     }
-    op_end(s, kind);
+    qkt_op_end(s, kind);
     return rv;
 }
 
@@ -275,7 +275,7 @@ CK_RV qkt_op_update(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen,
     if (kind == QKT_DIGEST || kind == QKT_SIGN || kind == QKT_VERIFY) {
         op->started = 1;
         if ((rv = absorb(op, in, inlen)) != CKR_OK)
-            op_end(s, kind);
+            qkt_op_end(s, kind);
         return rv;
     }
     rv = out_check(out, outlen, qkt_cipher_update_bound(op, inlen), &done);
@@ -283,7 +283,7 @@ CK_RV qkt_op_update(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen,
         return rv;
     op->started = 1;
     if ((rv = qkt_cipher_update(op, in, inlen, out, outlen)) != CKR_OK)
-        op_end(s, kind);
+        qkt_op_end(s, kind);
     return rv;
 }
 
@@ -306,7 +306,7 @@ CK_RV qkt_op_final(QKT_SESSION *s, int kind, CK_BYTE *out, CK_ULONG *outlen)
     } else {
         rv = qkt_cipher_final(op, out, outlen);
     }
-    op_end(s, kind);
+    qkt_op_end(s, kind);
     return rv;
 }
 
@@ -329,7 +329,7 @@ CK_RV qkt_op_verify(QKT_SESSION *s, const CK_BYTE *in, CK_ULONG inlen, const CK_
             rv = CKR_SIGNATURE_INVALID;
     }
     qks_wipe(mac, sizeof(mac));
-    op_end(s, QKT_VERIFY);
+    qkt_op_end(s, QKT_VERIFY);
     return rv;
 }
 
@@ -350,6 +350,6 @@ CK_RV qkt_op_digest_key(QKT_SESSION *s, CK_OBJECT_HANDLE h)
     const QKT_ATTR *v = qkt_obj_attr(key, CKA_VALUE);
     op->started = 1;
     if ((rv = absorb(op, v->val, v->len)) != CKR_OK)
-        op_end(s, QKT_DIGEST);
+        qkt_op_end(s, QKT_DIGEST);
     return rv;
 }
