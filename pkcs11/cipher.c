@@ -46,10 +46,16 @@ static CK_RV collect(QKT_OP *op, const CK_BYTE *in, CK_ULONG inlen)
 
 /* ---- algorithms fetched once from the token's library context ------------------------ */
 static const char *const cipher_names[QKT_NCIPHERS] = {
-    "AES-128-GCM", "AES-192-GCM",      "AES-256-GCM",      "AES-128-CBC",
-    "AES-192-CBC", "AES-256-CBC",      "AES-128-CTR",      "AES-192-CTR",
-    "AES-256-CTR", "AES-128-WRAP-PAD", "AES-192-WRAP-PAD", "AES-256-WRAP-PAD",
+    "AES-128-GCM",      "AES-192-GCM",      "AES-256-GCM", "AES-128-CBC", "AES-192-CBC",
+    "AES-256-CBC",      "AES-128-CTR",      "AES-192-CTR", "AES-256-CTR", "AES-128-WRAP-PAD",
+    "AES-192-WRAP-PAD", "AES-256-WRAP-PAD", "AES-128-ECB", "AES-192-ECB", "AES-256-ECB",
 };
+
+/* ECB and CBC without padding: whole blocks only */
+static int unpadded(const QKT_OP *op)
+{
+    return op->mech == CKM_AES_ECB || op->mech == CKM_AES_CBC;
+}
 
 const EVP_CIPHER *qkt_cipher_fetch(const char *name)
 {
@@ -140,6 +146,17 @@ CK_RV qkt_cipher_init(QKT_OP *op, const CK_MECHANISM *mech, const QKT_OBJ *keyob
         if (mech->pParameter == NULL || mech->ulParameterLen != 16)
             return CKR_MECHANISM_PARAM_INVALID;
         return plain_init(op, "CBC", mech->pParameter, key);
+    case CKM_AES_CBC:
+    case CKM_AES_ECB: {
+        int ecb = mech->mechanism == CKM_AES_ECB;
+        if (ecb ? mech->pParameter != NULL || mech->ulParameterLen != 0
+                : mech->pParameter == NULL || mech->ulParameterLen != 16)
+            return CKR_MECHANISM_PARAM_INVALID;
+        if ((rv = plain_init(op, ecb ? "ECB" : "CBC", ecb ? NULL : mech->pParameter, key)) !=
+            CKR_OK)
+            return rv;
+        return EVP_CIPHER_CTX_set_padding(op->cipher, 0) ? CKR_OK : CKR_FUNCTION_FAILED;
+    }
     case CKM_AES_CTR: {
         const CK_AES_CTR_PARAMS *p = mech->pParameter;
         if (p == NULL || mech->ulParameterLen != sizeof(*p) || p->ulCounterBits == 0 ||
@@ -164,7 +181,7 @@ CK_ULONG qkt_cipher_update_bound(const QKT_OP *op, CK_ULONG inlen)
 {
     if (collects(op))
         return 0;
-    if (op->mech == CKM_AES_CBC_PAD)
+    if (op->mech == CKM_AES_CBC_PAD || unpadded(op))
         return (CK_ULONG)((op->pending + inlen) / 16 * 16);
     return inlen;
 }
@@ -211,6 +228,12 @@ CK_RV qkt_cipher_oneshot_bound(const QKT_OP *op, CK_ULONG inlen, CK_ULONG *need)
         }
         if (inlen == 0 || inlen % 16 != 0)
             return CKR_ENCRYPTED_DATA_LEN_RANGE;
+        *need = inlen;
+        return CKR_OK;
+    case CKM_AES_ECB:
+    case CKM_AES_CBC:
+        if (inlen % 16 != 0)
+            return is_enc(op) ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
         *need = inlen;
         return CKR_OK;
     case CKM_AES_KEY_WRAP_KWP:
@@ -304,6 +327,8 @@ CK_RV qkt_cipher_final(QKT_OP *op, CK_BYTE *out, CK_ULONG *outlen)
         *outlen = (CK_ULONG)(n + m);
         return CKR_OK;
     default:
+        if (unpadded(op) && op->pending % 16 != 0) /* a partial block left over */
+            return is_enc(op) ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
         if (EVP_CipherFinal_ex(op->cipher, out, &n) <= 0) {
             if (is_enc(op))
                 return CKR_FUNCTION_FAILED;

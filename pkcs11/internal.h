@@ -137,7 +137,7 @@ int qkt_session_rw(const QKT_SESSION *s);
 
 /* ---- token / slot (slot.c, pin.c) ------------------------------------------------------ */
 /* Sizes of the algorithm caches; each is checked against its name table with _Static_assert. */
-#define QKT_NCIPHERS 12 /* cipher.c cipher_names[] */
+#define QKT_NCIPHERS 15 /* cipher.c cipher_names[] */
 #define QKT_NMDS     3  /* digest.c md_table[] */
 
 typedef struct qkt_lib_st {

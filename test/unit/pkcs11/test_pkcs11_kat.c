@@ -217,6 +217,41 @@ static void test_cbc_ctr(void)
                "874d6191b620e3261bef6864990db6ce", 0);
 }
 
+/* SP 800-38A F.1.1, F.1.5 (ECB) and F.2.1 (CBC), two blocks each; whole blocks only */
+static void test_ecb_cbc(void)
+{
+    static const char pt[] = "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51";
+    unsigned char iv[16];
+    CK_MECHANISM ecb = {CKM_AES_ECB, NULL, 0};
+    cipher_kat(&ecb, "2b7e151628aed2a6abf7158809cf4f3c", pt,
+               "3ad77bb40d7a3660a89ecaf32466ef97f5d3d58503b9699de785895a96fdbaaf", 0);
+    cipher_kat(&ecb, "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4", pt,
+               "f3eed1bdb5d2a03c064b5a7e3db181f8591ccb10d410ed26dc5ba74a31362870", 0);
+    p11_unhex("000102030405060708090a0b0c0d0e0f", iv);
+    CK_MECHANISM cbc = {CKM_AES_CBC, iv, 16};
+    cipher_kat(&cbc, "2b7e151628aed2a6abf7158809cf4f3c", pt,
+               "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2", 0);
+    if (skip(CKM_AES_ECB))
+        return;
+    /* a partial block is refused, in one part and at the end of several */
+    CK_SESSION_HANDLE s = p11_session(1);
+    unsigned char key[16] = {1}, in[20] = {0}, out[64];
+    CK_ULONG n = sizeof(out);
+    CK_OBJECT_HANDLE k = p11_aes_key(s, key, 16, NULL, 0);
+    EXPECT(F->C_EncryptInit(s, &ecb, k), CKR_OK);
+    EXPECT(F->C_Encrypt(s, in, 20, out, &n), CKR_DATA_LEN_RANGE);
+    EXPECT(F->C_EncryptInit(s, &cbc, k), CKR_OK);
+    n = sizeof(out);
+    EXPECT(F->C_EncryptUpdate(s, in, 20, out, &n), CKR_OK);
+    CU_ASSERT_EQUAL(n, 16);
+    n = sizeof(out);
+    EXPECT(F->C_EncryptFinal(s, out, &n), CKR_DATA_LEN_RANGE);
+    EXPECT(F->C_DecryptInit(s, &ecb, k), CKR_OK);
+    n = sizeof(out);
+    EXPECT(F->C_Decrypt(s, in, 17, out, &n), CKR_ENCRYPTED_DATA_LEN_RANGE);
+    F->C_CloseSession(s);
+}
+
 static void kwp_kat(const char *key_hex, const char *wrapped_hex)
 {
     CK_SESSION_HANDLE s = p11_session(1);
@@ -314,6 +349,7 @@ int main(int argc, char **argv)
     CU_add_test(suite, "AES-CMAC (RFC 4493)", test_cmac);
     CU_add_test(suite, "AES-GCM (GCM spec test case 4)", test_gcm);
     CU_add_test(suite, "AES-CBC-PAD and AES-CTR (SP 800-38A)", test_cbc_ctr);
+    CU_add_test(suite, "AES-ECB and AES-CBC (SP 800-38A)", test_ecb_cbc);
     CU_add_test(suite, "AES-KWP (RFC 5649)", test_kwp);
     CU_add_test(suite, "HKDF (RFC 5869)", test_hkdf);
     int rc = p11_run(which);
