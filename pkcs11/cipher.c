@@ -19,7 +19,8 @@ static int is_enc(const QKT_OP *op)
 
 static int collects(const QKT_OP *op)
 {
-    return op->mech == CKM_AES_KEY_WRAP_KWP || (op->mech == CKM_AES_GCM && !is_enc(op));
+    return op->mech == CKM_AES_KEY_WRAP_KWP || op->mech == CKM_AES_KEY_WRAP ||
+           (op->mech == CKM_AES_GCM && !is_enc(op));
 }
 
 static CK_RV collect(QKT_OP *op, const CK_BYTE *in, CK_ULONG inlen)
@@ -45,10 +46,12 @@ static CK_RV collect(QKT_OP *op, const CK_BYTE *in, CK_ULONG inlen)
 }
 
 /* ---- algorithms fetched once from the token's library context ------------------------ */
-static const char *const cipher_names[QKT_NCIPHERS] = {
-    "AES-128-GCM",      "AES-192-GCM",      "AES-256-GCM", "AES-128-CBC", "AES-192-CBC",
-    "AES-256-CBC",      "AES-128-CTR",      "AES-192-CTR", "AES-256-CTR", "AES-128-WRAP-PAD",
-    "AES-192-WRAP-PAD", "AES-256-WRAP-PAD", "AES-128-ECB", "AES-192-ECB", "AES-256-ECB",
+/* Sized by its initialisers, so the _Static_assert below catches a QKT_NCIPHERS that drifted */
+static const char *const cipher_names[] = {
+    "AES-128-GCM",      "AES-192-GCM",      "AES-256-GCM",  "AES-128-CBC", "AES-192-CBC",
+    "AES-256-CBC",      "AES-128-CTR",      "AES-192-CTR",  "AES-256-CTR", "AES-128-WRAP-PAD",
+    "AES-192-WRAP-PAD", "AES-256-WRAP-PAD", "AES-128-ECB",  "AES-192-ECB", "AES-256-ECB",
+    "AES-128-WRAP",     "AES-192-WRAP",     "AES-256-WRAP",
 };
 
 /* ECB and CBC without padding: whole blocks only */
@@ -132,6 +135,30 @@ static CK_RV kwp_param_check(const CK_MECHANISM *mech)
     return CKR_MECHANISM_PARAM_INVALID;
 }
 
+/* KW: no parameter, or the RFC 3394 default IV. */
+static CK_RV kw_param_check(const CK_MECHANISM *mech)
+{
+    static const unsigned char iv[8] = {0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6};
+    if (mech->pParameter == NULL && mech->ulParameterLen == 0)
+        return CKR_OK;
+    if (mech->ulParameterLen == sizeof(iv) && mech->pParameter != NULL &&
+        memcmp(mech->pParameter, iv, sizeof(iv)) == 0)
+        return CKR_OK;
+    return CKR_MECHANISM_PARAM_INVALID;
+}
+
+CK_RV qkt_keywrap_param(const CK_MECHANISM *mech)
+{
+    switch (mech->mechanism) {
+    case CKM_AES_KEY_WRAP_KWP:
+        return kwp_param_check(mech);
+    case CKM_AES_KEY_WRAP:
+        return kw_param_check(mech);
+    default:
+        return CKR_MECHANISM_INVALID;
+    }
+}
+
 CK_RV qkt_cipher_init(QKT_OP *op, const CK_MECHANISM *mech, const QKT_OBJ *keyobj)
 {
     const QKT_ATTR *key = qkt_obj_attr(keyobj, CKA_VALUE);
@@ -165,7 +192,8 @@ CK_RV qkt_cipher_init(QKT_OP *op, const CK_MECHANISM *mech, const QKT_OBJ *keyob
         return plain_init(op, "CTR", p->cb, key);
     }
     case CKM_AES_KEY_WRAP_KWP:
-        if ((rv = kwp_param_check(mech)) != CKR_OK)
+    case CKM_AES_KEY_WRAP:
+        if ((rv = qkt_keywrap_param(mech)) != CKR_OK)
             return rv;
         if ((op->key = qkt_secret_alloc(key->len)) == NULL)
             return CKR_HOST_MEMORY;
@@ -186,6 +214,7 @@ CK_ULONG qkt_cipher_update_bound(const QKT_OP *op, CK_ULONG inlen)
     return inlen;
 }
 
+/* KWP pads to 8 bytes; KW takes whole 8-byte blocks: both add one block of integrity check. */
 static CK_ULONG kwp_out(const QKT_OP *op, size_t inlen)
 {
     if (is_enc(op))
@@ -203,6 +232,7 @@ CK_ULONG qkt_cipher_final_bound(const QKT_OP *op)
     case CKM_AES_CBC_PAD:
         return 16;
     case CKM_AES_KEY_WRAP_KWP:
+    case CKM_AES_KEY_WRAP:
         return kwp_out(op, op->buflen);
     default:
         return 0;
@@ -236,6 +266,11 @@ CK_RV qkt_cipher_oneshot_bound(const QKT_OP *op, CK_ULONG inlen, CK_ULONG *need)
             return is_enc(op) ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
         *need = inlen;
         return CKR_OK;
+    case CKM_AES_KEY_WRAP:
+        if (is_enc(op) ? inlen < 16 || inlen % 8 != 0 : inlen < 24 || inlen % 8 != 0)
+            return is_enc(op) ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
+        *need = kwp_out(op, inlen);
+        return CKR_OK;
     case CKM_AES_KEY_WRAP_KWP:
         if (is_enc(op) && inlen == 0)
             return CKR_DATA_LEN_RANGE;
@@ -266,17 +301,19 @@ CK_RV qkt_cipher_update(QKT_OP *op, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE *
     return CKR_OK;
 }
 
-CK_RV qkt_kwp(int enc, const unsigned char *kek, size_t keklen, const unsigned char *in,
-              size_t inlen, unsigned char *out, size_t *outlen)
+CK_RV qkt_keywrap(CK_MECHANISM_TYPE mech, int enc, const unsigned char *kek, size_t keklen,
+                  const unsigned char *in, size_t inlen, unsigned char *out, size_t *outlen)
 {
-    const EVP_CIPHER *c = aes("WRAP-PAD", keklen);
+    int kw = mech == CKM_AES_KEY_WRAP; /* RFC 3394: whole 8-byte blocks, at least two */
+    const EVP_CIPHER *c = aes(kw ? "WRAP" : "WRAP-PAD", keklen);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n = 0;
     CK_RV rv = CKR_FUNCTION_FAILED;
 
     if (c == NULL || ctx == NULL)
         goto done;
-    if (enc ? inlen == 0 : (inlen < 16 || inlen % 8 != 0)) {
+    if (enc ? (kw ? inlen < 16 || inlen % 8 != 0 : inlen == 0)
+            : (inlen < (kw ? 24u : 16u) || inlen % 8 != 0)) {
         rv = enc ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
         goto done;
     }
@@ -301,8 +338,9 @@ CK_RV qkt_cipher_final(QKT_OP *op, CK_BYTE *out, CK_ULONG *outlen)
 
     switch (op->mech) {
     case CKM_AES_KEY_WRAP_KWP:
-        if ((rv = qkt_kwp(is_enc(op), op->key, op->keylen, op->buf, op->buflen, out, &len)) ==
-            CKR_OK)
+    case CKM_AES_KEY_WRAP:
+        if ((rv = qkt_keywrap(op->mech, is_enc(op), op->key, op->keylen, op->buf, op->buflen, out,
+                              &len)) == CKR_OK)
             *outlen = (CK_ULONG)len;
         return rv;
     case CKM_AES_GCM:

@@ -8,7 +8,8 @@
 static const struct {
     CK_MECHANISM_TYPE digest, hmac;
     const char *name;
-} md_table[QKT_NMDS] = {
+} md_table[] = {
+    /* sized by its rows: the _Static_assert below then means something */
     {CKM_SHA256, CKM_SHA256_HMAC, "SHA256"},
     {CKM_SHA384, CKM_SHA384_HMAC, "SHA384"},
     {CKM_SHA512, CKM_SHA512_HMAC, "SHA512"},

@@ -137,7 +137,7 @@ int qkt_session_rw(const QKT_SESSION *s);
 
 /* ---- token / slot (slot.c, pin.c) ------------------------------------------------------ */
 /* Sizes of the algorithm caches; each is checked against its name table with _Static_assert. */
-#define QKT_NCIPHERS 15 /* cipher.c cipher_names[] */
+#define QKT_NCIPHERS 18 /* cipher.c cipher_names[] */
 #define QKT_NMDS     3  /* digest.c md_table[] */
 
 typedef struct qkt_lib_st {
@@ -331,8 +331,10 @@ CK_RV qkt_wrap(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE wrappi
 CK_RV qkt_unwrap(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE unwrapping,
                  const CK_BYTE *in, CK_ULONG inlen, const CK_ATTRIBUTE *tpl, CK_ULONG n,
                  CK_OBJECT_HANDLE *out);
-CK_RV qkt_kwp(int enc, const unsigned char *kek, size_t keklen, const unsigned char *in,
-              size_t inlen, unsigned char *out, size_t *outlen);
+/* cipher.c: AES key wrap, KWP (RFC 5649) or KW (RFC 3394) by mech; its parameter check */
+CK_RV qkt_keywrap(CK_MECHANISM_TYPE mech, int enc, const unsigned char *kek, size_t keklen,
+                  const unsigned char *in, size_t inlen, unsigned char *out, size_t *outlen);
+CK_RV qkt_keywrap_param(const CK_MECHANISM *mech);
 CK_RV qkt_derive(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE base,
                  const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
 CK_RV qkt_generate_key(QKT_SESSION *s, const CK_MECHANISM *mech, const CK_ATTRIBUTE *tpl,

@@ -1,5 +1,6 @@
 /*
- * Key wrapping with CKM_AES_KEY_WRAP_KWP (RFC 5649; Current Mechanisms 3.0, 2.14): C_WrapKey
+ * Key wrapping with CKM_AES_KEY_WRAP_KWP (RFC 5649) or CKM_AES_KEY_WRAP (RFC 3394: key values
+ * that are whole 8-byte blocks) (Current Mechanisms 3.0, 2.14): C_WrapKey
  * exports the value of an extractable secret key under an AES key with CKA_WRAP; C_UnwrapKey
  * makes a new secret key from a template and an unwrapped value.
  */
@@ -7,29 +8,16 @@
 
 #include "internal.h"
 
-static CK_RV kwp_param(const CK_MECHANISM *mech)
-{
-    static const unsigned char aiv[4] = {0xA6, 0x59, 0x59, 0xA6};
-    if (mech->mechanism != CKM_AES_KEY_WRAP_KWP)
-        return CKR_MECHANISM_INVALID;
-    if (mech->pParameter == NULL && mech->ulParameterLen == 0)
-        return CKR_OK;
-    if (mech->pParameter != NULL && mech->ulParameterLen == 4 &&
-        memcmp(mech->pParameter, aiv, 4) == 0)
-        return CKR_OK;
-    return CKR_MECHANISM_PARAM_INVALID;
-}
-
 /* The wrapping (or unwrapping) key, with the error codes named for that role. */
-static CK_RV kek_get(QKT_SESSION *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usage, int wrap,
-                     QKT_OBJ **out)
+static CK_RV kek_get(QKT_SESSION *s, CK_MECHANISM_TYPE mech, CK_OBJECT_HANDLE h,
+                     CK_ATTRIBUTE_TYPE usage, int wrap, QKT_OBJ **out)
 {
     CK_RV rv = qkt_key_get(s, h, out);
     if (rv == CKR_KEY_HANDLE_INVALID)
         return wrap ? CKR_WRAPPING_KEY_HANDLE_INVALID : CKR_UNWRAPPING_KEY_HANDLE_INVALID;
     if (rv != CKR_OK)
         return rv;
-    rv = qkt_key_usable(*out, usage, CKM_AES_KEY_WRAP_KWP, CKK_AES);
+    rv = qkt_key_usable(*out, usage, mech, CKK_AES);
     if (rv == CKR_KEY_TYPE_INCONSISTENT)
         return wrap ? CKR_WRAPPING_KEY_TYPE_INCONSISTENT : CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
     return rv;
@@ -43,7 +31,8 @@ CK_RV qkt_wrap(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE wrappi
     size_t len;
     CK_RV rv;
 
-    if ((rv = kwp_param(mech)) != CKR_OK || (rv = kek_get(s, wrapping, CKA_WRAP, 1, &kek)))
+    if ((rv = qkt_keywrap_param(mech)) != CKR_OK ||
+        (rv = kek_get(s, mech->mechanism, wrapping, CKA_WRAP, 1, &kek)))
         return rv;
     if ((rv = qkt_key_get(s, h, &key)) != CKR_OK)
         return rv;
@@ -53,6 +42,8 @@ CK_RV qkt_wrap(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE wrappi
         return CKR_KEY_NOT_WRAPPABLE;
     kv = qkt_obj_attr(kek, CKA_VALUE);
     v = qkt_obj_attr(key, CKA_VALUE);
+    if (mech->mechanism == CKM_AES_KEY_WRAP && (v->len < 16 || v->len % 8 != 0))
+        return CKR_KEY_SIZE_RANGE; /* RFC 3394 wraps whole 8-byte blocks only: use KWP */
     CK_ULONG need = (CK_ULONG)((v->len + 7) / 8 * 8 + 8);
     if (out == NULL) {
         *outlen = need;
@@ -62,7 +53,8 @@ CK_RV qkt_wrap(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE wrappi
         *outlen = need;
         return CKR_BUFFER_TOO_SMALL;
     }
-    if ((rv = qkt_kwp(1, kv->val, kv->len, v->val, v->len, out, &len)) == CKR_OK)
+    if ((rv = qkt_keywrap(mech->mechanism, 1, kv->val, kv->len, v->val, v->len, out, &len)) ==
+        CKR_OK)
         *outlen = (CK_ULONG)len;
     return rv;
 }
@@ -78,16 +70,17 @@ CK_RV qkt_unwrap(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE unwr
     CK_ULONG kt;
     CK_RV rv;
 
-    if ((rv = kwp_param(mech)) != CKR_OK || (rv = kek_get(s, unwrapping, CKA_UNWRAP, 0, &kek)))
+    if ((rv = qkt_keywrap_param(mech)) != CKR_OK ||
+        (rv = kek_get(s, mech->mechanism, unwrapping, CKA_UNWRAP, 0, &kek)))
         return rv;
     if ((rv = qkt_tpl_ulong(tpl, n, CKA_KEY_TYPE, &kt)) != CKR_OK)
         return rv;
-    if (inlen < 16 || inlen % 8 != 0)
+    if (inlen < (mech->mechanism == CKM_AES_KEY_WRAP ? 24 : 16) || inlen % 8 != 0)
         return CKR_WRAPPED_KEY_LEN_RANGE;
     if ((val = qkt_secret_alloc(inlen)) == NULL)
         return CKR_HOST_MEMORY;
     kv = qkt_obj_attr(kek, CKA_VALUE);
-    rv = qkt_kwp(0, kv->val, kv->len, in, inlen, val, &len);
+    rv = qkt_keywrap(mech->mechanism, 0, kv->val, kv->len, in, inlen, val, &len);
     if (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE)
         rv = CKR_WRAPPED_KEY_INVALID;
     if (rv == CKR_OK &&
