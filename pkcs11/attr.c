@@ -211,6 +211,8 @@ CK_RV qkt_key_len_check(CK_KEY_TYPE kt, size_t len)
 {
     if (kt == CKK_AES)
         return len == 16 || len == 24 || len == 32 ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
+    if (kt == CKK_DES3) /* three DES keys with parity; single DES and two-key 3DES stay out */
+        return len == 24 ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
     if (kt == CKK_GENERIC_SECRET || kt == CKK_HKDF)
         return len >= 1 && len <= 512 ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
     return CKR_ATTRIBUTE_VALUE_INVALID;

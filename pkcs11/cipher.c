@@ -48,16 +48,51 @@ static CK_RV collect(QKT_OP *op, const CK_BYTE *in, CK_ULONG inlen)
 /* ---- algorithms fetched once from the token's library context ------------------------ */
 /* Sized by its initialisers, so the _Static_assert below catches a QKT_NCIPHERS that drifted */
 static const char *const cipher_names[] = {
-    "AES-128-GCM",      "AES-192-GCM",      "AES-256-GCM",  "AES-128-CBC", "AES-192-CBC",
-    "AES-256-CBC",      "AES-128-CTR",      "AES-192-CTR",  "AES-256-CTR", "AES-128-WRAP-PAD",
-    "AES-192-WRAP-PAD", "AES-256-WRAP-PAD", "AES-128-ECB",  "AES-192-ECB", "AES-256-ECB",
-    "AES-128-WRAP",     "AES-192-WRAP",     "AES-256-WRAP",
+    "AES-128-GCM",      "AES-192-GCM",      "AES-256-GCM",  "AES-128-CBC",  "AES-192-CBC",
+    "AES-256-CBC",      "AES-128-CTR",      "AES-192-CTR",  "AES-256-CTR",  "AES-128-WRAP-PAD",
+    "AES-192-WRAP-PAD", "AES-256-WRAP-PAD", "AES-128-ECB",  "AES-192-ECB",  "AES-256-ECB",
+    "AES-128-WRAP",     "AES-192-WRAP",     "AES-256-WRAP", "DES-EDE3-ECB", "DES-EDE3-CBC",
 };
+
+/* The block-cipher modes, one row each (3DES keys are three DES keys, 24 bytes with parity). */
+static const struct {
+    CK_MECHANISM_TYPE mech;
+    CK_KEY_TYPE kt;
+    const char *mode; /* the EVP mode */
+    size_t iv;        /* IV bytes in the parameter; 0: no parameter */
+    int pad;          /* PKCS#7 padding; without it, whole blocks only */
+} block_modes[] = {
+    {CKM_AES_ECB, CKK_AES, "ECB", 0, 0},      {CKM_AES_CBC, CKK_AES, "CBC", 16, 0},
+    {CKM_AES_CBC_PAD, CKK_AES, "CBC", 16, 1}, {CKM_DES3_ECB, CKK_DES3, "ECB", 0, 0},
+    {CKM_DES3_CBC, CKK_DES3, "CBC", 8, 0},    {CKM_DES3_CBC_PAD, CKK_DES3, "CBC", 8, 1},
+};
+
+static int block_mode(CK_MECHANISM_TYPE mech)
+{
+    for (size_t i = 0; i < sizeof(block_modes) / sizeof(block_modes[0]); i++)
+        if (block_modes[i].mech == mech)
+            return (int)i;
+    return -1;
+}
+
+CK_KEY_TYPE qkt_cipher_key_type(CK_MECHANISM_TYPE mech)
+{
+    int i = block_mode(mech);
+    return i < 0 ? CKK_AES : block_modes[i].kt;
+}
 
 /* ECB and CBC without padding: whole blocks only */
 static int unpadded(const QKT_OP *op)
 {
-    return op->mech == CKM_AES_ECB || op->mech == CKM_AES_CBC;
+    int i = block_mode(op->mech);
+    return i >= 0 && !block_modes[i].pad;
+}
+
+/* CBC with PKCS#7 padding */
+static int padded(const QKT_OP *op)
+{
+    int i = block_mode(op->mech);
+    return i >= 0 && block_modes[i].pad;
 }
 
 const EVP_CIPHER *qkt_cipher_fetch(const char *name)
@@ -112,9 +147,9 @@ static CK_RV gcm_init(QKT_OP *op, const CK_MECHANISM *mech, const QKT_ATTR *key)
     return CKR_OK;
 }
 
-static CK_RV plain_init(QKT_OP *op, const char *mode, const unsigned char *iv, const QKT_ATTR *key)
+static CK_RV plain_init(QKT_OP *op, const EVP_CIPHER *c, const unsigned char *iv,
+                        const QKT_ATTR *key)
 {
-    const EVP_CIPHER *c = aes(mode, key->len);
     if (c == NULL || (op->cipher = EVP_CIPHER_CTX_new()) == NULL ||
         !EVP_CipherInit_ex2(op->cipher, c, key->val, iv, is_enc(op), NULL))
         return CKR_FUNCTION_FAILED;
@@ -164,32 +199,36 @@ CK_RV qkt_cipher_init(QKT_OP *op, const CK_MECHANISM *mech, const QKT_OBJ *keyob
     const QKT_ATTR *key = qkt_obj_attr(keyobj, CKA_VALUE);
     CK_RV rv;
 
-    if (key == NULL || qkt_key_len_check(CKK_AES, key->len) != CKR_OK)
+    int b = block_mode(mech->mechanism);
+
+    if (key == NULL || qkt_key_len_check(qkt_cipher_key_type(mech->mechanism), key->len) != CKR_OK)
         return CKR_KEY_SIZE_RANGE;
+    if (b >= 0) {
+        char name[32];
+        size_t iv = block_modes[b].iv;
+        if (iv ? mech->pParameter == NULL || mech->ulParameterLen != iv
+               : mech->pParameter != NULL || mech->ulParameterLen != 0)
+            return CKR_MECHANISM_PARAM_INVALID;
+        if (block_modes[b].kt == CKK_DES3)
+            snprintf(name, sizeof(name), "DES-EDE3-%s", block_modes[b].mode);
+        else
+            snprintf(name, sizeof(name), "AES-%zu-%s", key->len * 8, block_modes[b].mode);
+        if ((rv = plain_init(op, qkt_cipher_fetch(name), iv ? mech->pParameter : NULL, key)) !=
+            CKR_OK)
+            return rv;
+        if (!block_modes[b].pad && !EVP_CIPHER_CTX_set_padding(op->cipher, 0))
+            return CKR_FUNCTION_FAILED;
+        return CKR_OK;
+    }
     switch (mech->mechanism) {
     case CKM_AES_GCM:
         return gcm_init(op, mech, key);
-    case CKM_AES_CBC_PAD:
-        if (mech->pParameter == NULL || mech->ulParameterLen != 16)
-            return CKR_MECHANISM_PARAM_INVALID;
-        return plain_init(op, "CBC", mech->pParameter, key);
-    case CKM_AES_CBC:
-    case CKM_AES_ECB: {
-        int ecb = mech->mechanism == CKM_AES_ECB;
-        if (ecb ? mech->pParameter != NULL || mech->ulParameterLen != 0
-                : mech->pParameter == NULL || mech->ulParameterLen != 16)
-            return CKR_MECHANISM_PARAM_INVALID;
-        if ((rv = plain_init(op, ecb ? "ECB" : "CBC", ecb ? NULL : mech->pParameter, key)) !=
-            CKR_OK)
-            return rv;
-        return EVP_CIPHER_CTX_set_padding(op->cipher, 0) ? CKR_OK : CKR_FUNCTION_FAILED;
-    }
     case CKM_AES_CTR: {
         const CK_AES_CTR_PARAMS *p = mech->pParameter;
         if (p == NULL || mech->ulParameterLen != sizeof(*p) || p->ulCounterBits == 0 ||
             p->ulCounterBits > 128)
             return CKR_MECHANISM_PARAM_INVALID;
-        return plain_init(op, "CTR", p->cb, key);
+        return plain_init(op, aes("CTR", key->len), p->cb, key);
     }
     case CKM_AES_KEY_WRAP_KWP:
     case CKM_AES_KEY_WRAP:
@@ -209,8 +248,8 @@ CK_ULONG qkt_cipher_update_bound(const QKT_OP *op, CK_ULONG inlen)
 {
     if (collects(op))
         return 0;
-    if (op->mech == CKM_AES_CBC_PAD || unpadded(op))
-        return (CK_ULONG)((op->pending + inlen) / 16 * 16);
+    if (padded(op) || unpadded(op))
+        return (CK_ULONG)((op->pending + inlen) / op->block * op->block);
     return inlen;
 }
 
@@ -230,7 +269,8 @@ CK_ULONG qkt_cipher_final_bound(const QKT_OP *op)
             return (CK_ULONG)op->out_len;
         return op->buflen >= op->out_len ? (CK_ULONG)(op->buflen - op->out_len) : 0;
     case CKM_AES_CBC_PAD:
-        return 16;
+    case CKM_DES3_CBC_PAD:
+        return (CK_ULONG)op->block;
     case CKM_AES_KEY_WRAP_KWP:
     case CKM_AES_KEY_WRAP:
         return kwp_out(op, op->buflen);
@@ -252,17 +292,20 @@ CK_RV qkt_cipher_oneshot_bound(const QKT_OP *op, CK_ULONG inlen, CK_ULONG *need)
         *need = inlen - (CK_ULONG)op->out_len;
         return CKR_OK;
     case CKM_AES_CBC_PAD:
+    case CKM_DES3_CBC_PAD:
         if (is_enc(op)) {
-            *need = (inlen / 16 + 1) * 16;
+            *need = (inlen / op->block + 1) * op->block;
             return CKR_OK;
         }
-        if (inlen == 0 || inlen % 16 != 0)
+        if (inlen == 0 || inlen % op->block != 0)
             return CKR_ENCRYPTED_DATA_LEN_RANGE;
         *need = inlen;
         return CKR_OK;
     case CKM_AES_ECB:
     case CKM_AES_CBC:
-        if (inlen % 16 != 0)
+    case CKM_DES3_ECB:
+    case CKM_DES3_CBC:
+        if (inlen % op->block != 0)
             return is_enc(op) ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
         *need = inlen;
         return CKR_OK;
@@ -365,12 +408,13 @@ CK_RV qkt_cipher_final(QKT_OP *op, CK_BYTE *out, CK_ULONG *outlen)
         *outlen = (CK_ULONG)(n + m);
         return CKR_OK;
     default:
-        if (unpadded(op) && op->pending % 16 != 0) /* a partial block left over */
+        if (unpadded(op) && op->pending % op->block != 0) /* a partial block left over */
             return is_enc(op) ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
         if (EVP_CipherFinal_ex(op->cipher, out, &n) <= 0) {
             if (is_enc(op))
                 return CKR_FUNCTION_FAILED;
-            return op->pending % 16 ? CKR_ENCRYPTED_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_INVALID;
+            return op->pending % op->block ? CKR_ENCRYPTED_DATA_LEN_RANGE
+                                           : CKR_ENCRYPTED_DATA_INVALID;
         }
         *outlen = (CK_ULONG)n;
         return CKR_OK;

@@ -137,7 +137,7 @@ int qkt_session_rw(const QKT_SESSION *s);
 
 /* ---- token / slot (slot.c, pin.c) ------------------------------------------------------ */
 /* Sizes of the algorithm caches; each is checked against its name table with _Static_assert. */
-#define QKT_NCIPHERS 18 /* cipher.c cipher_names[] */
+#define QKT_NCIPHERS 20 /* cipher.c cipher_names[] */
 #define QKT_NMDS     3  /* digest.c md_table[] */
 
 typedef struct qkt_lib_st {
@@ -360,6 +360,8 @@ static inline void qkt_secret_free(void *p, size_t n)
 {
     qks_secure_free(p, n ? n : 1);
 }
+/* cipher.c: the key type a cipher mechanism takes (CKK_DES3 for the 3DES modes, else AES) */
+CK_KEY_TYPE qkt_cipher_key_type(CK_MECHANISM_TYPE mech);
 const EVP_CIPHER *qkt_cipher_fetch(const char *name); /* cipher.c: fetched once, cached */
 /* Free the fetch caches (library.c, at C_Finalize). */
 void qkt_cipher_cache_free(void);

@@ -75,6 +75,39 @@ static CK_RV random_key(QKT_SESSION *s, CK_MECHANISM_TYPE mech, CK_KEY_TYPE kt,
     return rv;
 }
 
+/* CKM_DES3_KEY_GEN: 24 random bytes with odd parity in each byte (FIPS 46-3), never a key whose
+ * first two or last two DES keys are equal (that is single DES). A template may name
+ * CKA_VALUE_LEN only as 24. */
+static CK_RV des3_key(QKT_SESSION *s, const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
+{
+    unsigned char *val;
+    QKT_OBJ *obj = NULL;
+    CK_ULONG len = 24;
+    CK_RV rv = qkt_tpl_value_len(tpl, n, &len);
+
+    if (rv != CKR_OK && rv != CKR_TEMPLATE_INCOMPLETE)
+        return rv;
+    if (len != 24)
+        return CKR_TEMPLATE_INCONSISTENT;
+    if ((val = qkt_secret_alloc(24)) == NULL)
+        return CKR_HOST_MEMORY;
+    do {
+        if ((rv = qkt_random(val, 24)) != CKR_OK)
+            goto done;
+        for (int i = 0; i < 24; i++) {
+            unsigned char b = val[i] & 0xfe;
+            val[i] = b | !(__builtin_popcount(b) & 1); /* odd parity */
+        }
+    } while (memcmp(val, val + 8, 8) == 0 || memcmp(val + 8, val + 16, 8) == 0);
+    if ((rv = qkt_secret_from(tpl, n, QKT_OP_GENERATE, CKK_DES3, CKM_DES3_KEY_GEN, val, 24,
+                              &obj)) == CKR_OK &&
+        (rv = qkt_object_add(s, obj, out)) != CKR_OK)
+        qkt_obj_free(obj);
+done:
+    qkt_secret_free(val, 24);
+    return rv;
+}
+
 /* A template attribute as a NUL-terminated string of at most max bytes. */
 static CK_RV tpl_string(const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, size_t max,
                         char *out)
@@ -177,6 +210,8 @@ CK_RV qkt_generate_key(QKT_SESSION *s, const CK_MECHANISM *mech, const CK_ATTRIB
         return random_key(s, mech->mechanism, CKK_AES, tpl, n, out);
     case CKM_GENERIC_SECRET_KEY_GEN:
         return random_key(s, mech->mechanism, CKK_GENERIC_SECRET, tpl, n, out);
+    case CKM_DES3_KEY_GEN:
+        return des3_key(s, tpl, n, out);
     default:
         return qkd_key(s, mech->mechanism, tpl, n, out);
     }

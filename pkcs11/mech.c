@@ -21,6 +21,10 @@ static const QKT_MECH_INFO mechs[] = {
     {CKM_AES_CBC, 16, 32, ENC_DEC},
     {CKM_AES_CBC_PAD, 16, 32, ENC_DEC},
     {CKM_AES_CTR, 16, 32, ENC_DEC},
+    {CKM_DES3_KEY_GEN, 24, 24, CKF_GENERATE},
+    {CKM_DES3_ECB, 24, 24, ENC_DEC},
+    {CKM_DES3_CBC, 24, 24, ENC_DEC},
+    {CKM_DES3_CBC_PAD, 24, 24, ENC_DEC},
     {CKM_AES_KEY_WRAP, 16, 32, ENC_DEC | CKF_WRAP | CKF_UNWRAP},
     {CKM_AES_KEY_WRAP_KWP, 16, 32, ENC_DEC | CKF_WRAP | CKF_UNWRAP},
     {CKM_AES_CMAC, 16, 32, SIG_VER},
@@ -165,7 +169,8 @@ CK_RV qkt_op_init(QKT_SESSION *s, int kind, const CK_MECHANISM *mech, CK_OBJECT_
                    mech->mechanism == CKM_SHA512_HMAC;
         if ((rv = qkt_key_get(s, h, &key)) != CKR_OK ||
             (rv = qkt_key_usable(key, kind_usage[kind], mech->mechanism,
-                                 hmac ? CKK_GENERIC_SECRET : CKK_AES)) != CKR_OK)
+                                 hmac ? CKK_GENERIC_SECRET
+                                      : qkt_cipher_key_type(mech->mechanism))) != CKR_OK)
             return rv;
     }
     if ((op = calloc(1, sizeof(*op))) == NULL)

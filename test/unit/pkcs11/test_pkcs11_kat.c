@@ -160,7 +160,9 @@ static void cipher_kat(CK_MECHANISM *m, const char *key_hex, const char *pt_hex,
         F->C_CloseSession(s);
         return;
     }
-    CK_OBJECT_HANDLE k = p11_aes_key(s, key, klen, NULL, 0);
+    int des3 = m->mechanism == CKM_DES3_ECB || m->mechanism == CKM_DES3_CBC ||
+               m->mechanism == CKM_DES3_CBC_PAD;
+    CK_OBJECT_HANDLE k = p11_secret(s, des3 ? CKK_DES3 : CKK_AES, key, klen, NULL, 0);
     CU_ASSERT_NOT_EQUAL_FATAL(k, CK_INVALID_HANDLE);
     EXPECT(F->C_EncryptInit(s, m, k), CKR_OK);
     EXPECT(F->C_Encrypt(s, pt, ptlen, ct, &n), CKR_OK);
@@ -215,6 +217,45 @@ static void test_cbc_ctr(void)
     CK_MECHANISM m = {CKM_AES_CTR, &cp, sizeof(cp)};
     cipher_kat(&m, "2b7e151628aed2a6abf7158809cf4f3c", "6bc1bee22e409f96e93d7e117393172a",
                "874d6191b620e3261bef6864990db6ce", 0);
+}
+
+/* 3DES: the SP 800-67 example (ECB, "The qufck brown fox jump"); CBC and CBC_PAD with the same
+ * key and data, as OpenSSL computes them (openssl enc -des-ede3-cbc); and generated keys: 24
+ * bytes with odd parity, usable at once. */
+static void test_des3(void)
+{
+    static const char key[] = "0123456789abcdef23456789abcdef01456789abcdef0123",
+                      pt[] = "54686520717566636b2062726f776e20666f78206a756d70";
+    unsigned char iv[8];
+    CK_MECHANISM ecb = {CKM_DES3_ECB, NULL, 0};
+    cipher_kat(&ecb, key, pt, "a826fd8ce53b855fcce21c8112256fe668d5c05dd9b6b900", 0);
+    p11_unhex("f69f2445df4f9b17", iv);
+    CK_MECHANISM cbc = {CKM_DES3_CBC, iv, 8}, pad = {CKM_DES3_CBC_PAD, iv, 8};
+    cipher_kat(&cbc, key, pt, "a5c282bad0de3774becd2e04386b589fb5057d8552fc4336", 0);
+    cipher_kat(&pad, key, pt, "a5c282bad0de3774becd2e04386b589fb5057d8552fc4336af45148b1b044b00",
+               0);
+    if (skip(CKM_DES3_KEY_GEN))
+        return;
+    CK_SESSION_HANDLE s = p11_session(1);
+    CK_MECHANISM gen = {CKM_DES3_KEY_GEN, NULL, 0};
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_ATTRIBUTE tpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                          BOOL_ATTR(CKA_ENCRYPT, yes),
+                          BOOL_ATTR(CKA_EXTRACTABLE, yes),
+                          {CKA_SENSITIVE, &(CK_BBOOL){CK_FALSE}, 1}};
+    CK_OBJECT_HANDLE k;
+    CK_BYTE v[32], ct[16], in[16] = {0};
+    CK_ULONG n = sizeof(ct);
+    CK_ATTRIBUTE q[] = {{CKA_VALUE, v, sizeof(v)}};
+    EXPECT(F->C_GenerateKey(s, &gen, tpl, 4, &k), CKR_OK);
+    EXPECT(F->C_GetAttributeValue(s, k, q, 1), CKR_OK);
+    CU_ASSERT_EQUAL(q[0].ulValueLen, 24);
+    for (int i = 0; i < 24; i++)
+        CU_ASSERT(__builtin_popcount(v[i]) % 2 == 1);
+    EXPECT(F->C_EncryptInit(s, &ecb, k), CKR_OK);
+    EXPECT(F->C_Encrypt(s, in, 16, ct, &n), CKR_OK);
+    CU_ASSERT_EQUAL(n, 16);
+    F->C_CloseSession(s);
 }
 
 /* SP 800-38A F.1.1, F.1.5 (ECB) and F.2.1 (CBC), two blocks each; whole blocks only */
@@ -375,6 +416,7 @@ int main(int argc, char **argv)
     CU_add_test(suite, "AES-GCM (GCM spec test case 4)", test_gcm);
     CU_add_test(suite, "AES-CBC-PAD and AES-CTR (SP 800-38A)", test_cbc_ctr);
     CU_add_test(suite, "AES-ECB and AES-CBC (SP 800-38A)", test_ecb_cbc);
+    CU_add_test(suite, "3DES ECB, CBC, CBC_PAD (SP 800-67), key generation", test_des3);
     CU_add_test(suite, "AES-KWP (RFC 5649)", test_kwp);
     CU_add_test(suite, "AES-KW (RFC 3394)", test_kw);
     CU_add_test(suite, "HKDF (RFC 5869)", test_hkdf);
