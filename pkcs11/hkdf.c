@@ -3,6 +3,7 @@
  * generic-secret (or CKK_HKDF) base key with CKA_DERIVE, salt none / data / key, PRF
  * SHA-256/384/512. The new key's length is CKA_VALUE_LEN (or the hash length when only
  * extracting); ALWAYS_SENSITIVE and NEVER_EXTRACTABLE are inherited as the spec says.
+ * C_DeriveKey's entry for every mechanism: CKM_SP800_108_COUNTER_KDF goes to kbkdf.c.
  */
 #include <string.h>
 #include <openssl/core_names.h>
@@ -48,6 +49,8 @@ CK_RV qkt_derive(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE h,
     CK_ULONG len, kt = CKK_GENERIC_SECRET;
     CK_RV rv;
 
+    if (mech->mechanism == CKM_SP800_108_COUNTER_KDF)
+        return qkt_sp800_108(s, mech, h, tpl, n, out);
     if (mech->mechanism != CKM_HKDF_DERIVE)
         return CKR_MECHANISM_INVALID;
     if (p == NULL || mech->ulParameterLen != sizeof(*p) || (!p->bExtract && !p->bExpand) ||
@@ -95,13 +98,7 @@ CK_RV qkt_derive(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE h,
         (rv = qkt_secret_from(tpl, n, QKT_OP_DERIVE, kt, CK_UNAVAILABLE_INFORMATION, val, len,
                               &obj)) != CKR_OK)
         goto done;
-    /* Base 3.0, 4.10: derived keys inherit "always sensitive" / "never extractable". */
-    if ((rv = qkt_obj_set_bool(obj, CKA_ALWAYS_SENSITIVE,
-                               qkt_obj_bool(base, CKA_ALWAYS_SENSITIVE) &&
-                                   qkt_obj_bool(obj, CKA_SENSITIVE))) != CKR_OK ||
-        (rv = qkt_obj_set_bool(obj, CKA_NEVER_EXTRACTABLE,
-                               qkt_obj_bool(base, CKA_NEVER_EXTRACTABLE) &&
-                                   !qkt_obj_bool(obj, CKA_EXTRACTABLE))) != CKR_OK)
+    if ((rv = qkt_derived_inherit(base, obj)) != CKR_OK)
         goto done;
     if ((rv = qkt_object_add(s, obj, out)) == CKR_OK)
         obj = NULL;

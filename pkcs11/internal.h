@@ -10,7 +10,7 @@
  * object of the token in them, and checks the order with test/layers/check_layers.sh.
  *   QKT-FILE-ORDER: lock state object attr digest cipher mac seal random session
  *   QKT-FILE-ORDER: store_sqlite store_pg store
- *   QKT-FILE-ORDER: objstore find mech keygen hkdf wrap pinkey slot pin session_close
+ *   QKT-FILE-ORDER: objstore find mech keygen kbkdf hkdf wrap pinkey slot pin session_close
  *   QKT-FILE-ORDER: entry_crypto entry_object entry_token library interface
  * state.c holds the library the modules work on and publishes it to entry points only once
  * library.c has built it (qkt_publish). The modules reach it through the one pointer `qkt_lib`
@@ -335,6 +335,11 @@ CK_RV qkt_unwrap(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE unwr
 CK_RV qkt_keywrap(CK_MECHANISM_TYPE mech, int enc, const unsigned char *kek, size_t keklen,
                   const unsigned char *in, size_t inlen, unsigned char *out, size_t *outlen);
 CK_RV qkt_keywrap_param(const CK_MECHANISM *mech);
+/* keygen.c: a derived key's CKA_ALWAYS_SENSITIVE / CKA_NEVER_EXTRACTABLE from its base */
+CK_RV qkt_derived_inherit(const QKT_OBJ *base, QKT_OBJ *obj);
+/* kbkdf.c: C_DeriveKey with CKM_SP800_108_COUNTER_KDF */
+CK_RV qkt_sp800_108(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE base,
+                    const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
 CK_RV qkt_derive(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE base,
                  const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
 CK_RV qkt_generate_key(QKT_SESSION *s, const CK_MECHANISM *mech, const CK_ATTRIBUTE *tpl,

@@ -75,6 +75,19 @@ static CK_RV random_key(QKT_SESSION *s, CK_MECHANISM_TYPE mech, CK_KEY_TYPE kt,
     return rv;
 }
 
+CK_RV qkt_derived_inherit(const QKT_OBJ *base, QKT_OBJ *obj)
+{
+    /* Base 3.0, 4.10: derived keys inherit "always sensitive" / "never extractable". */
+    CK_RV rv = qkt_obj_set_bool(obj, CKA_ALWAYS_SENSITIVE,
+                                qkt_obj_bool(base, CKA_ALWAYS_SENSITIVE) &&
+                                    qkt_obj_bool(obj, CKA_SENSITIVE));
+    if (rv == CKR_OK)
+        rv = qkt_obj_set_bool(obj, CKA_NEVER_EXTRACTABLE,
+                              qkt_obj_bool(base, CKA_NEVER_EXTRACTABLE) &&
+                                  !qkt_obj_bool(obj, CKA_EXTRACTABLE));
+    return rv;
+}
+
 /* CKM_DES3_KEY_GEN: 24 random bytes with odd parity in each byte (FIPS 46-3), never a key whose
  * first two or last two DES keys are equal (that is single DES). A template may name
  * CKA_VALUE_LEN only as 24. */

@@ -65,6 +65,50 @@ typedef struct qkt_ck_hkdf_params {
     CK_ULONG ulInfoLen;
 } QKT_CK_HKDF_PARAMS;
 
+/* ---- SP 800-108 key derivation (Current Mechanisms 3.0, 2.42) ------------------------- */
+#ifndef CKM_SP800_108_COUNTER_KDF
+#define CKM_SP800_108_COUNTER_KDF 0x000003ACUL
+#endif
+#ifndef CK_SP800_108_ITERATION_VARIABLE
+#define CK_SP800_108_ITERATION_VARIABLE         0x00000001UL
+#define CK_SP800_108_OPTIONAL_COUNTER           0x00000002UL
+#define CK_SP800_108_DKM_LENGTH                 0x00000003UL
+#define CK_SP800_108_BYTE_ARRAY                 0x00000004UL
+#define CK_SP800_108_DKM_LENGTH_SUM_OF_KEYS     0x00000001UL
+#define CK_SP800_108_DKM_LENGTH_SUM_OF_SEGMENTS 0x00000002UL
+#endif
+/* Same layouts as the 3.0 header's, under our own names (p11-kit <= 0.25 has none). */
+typedef struct {
+    CK_ULONG type; /* CK_PRF_DATA_TYPE */
+    CK_VOID_PTR pValue;
+    CK_ULONG ulValueLen;
+} QKT_CK_PRF_DATA_PARAM;
+
+typedef struct {
+    CK_BBOOL bLittleEndian;
+    CK_ULONG ulWidthInBits;
+} QKT_CK_SP800_108_COUNTER_FORMAT;
+
+typedef struct {
+    CK_ULONG dkmLengthMethod;
+    CK_BBOOL bLittleEndian;
+    CK_ULONG ulWidthInBits;
+} QKT_CK_SP800_108_DKM_LENGTH_FORMAT;
+
+typedef struct {
+    CK_ATTRIBUTE_PTR pTemplate;
+    CK_ULONG ulAttributeCount;
+    CK_OBJECT_HANDLE_PTR phKey;
+} QKT_CK_DERIVED_KEY;
+
+typedef struct {
+    CK_MECHANISM_TYPE prfType;
+    CK_ULONG ulNumberOfDataParams;
+    QKT_CK_PRF_DATA_PARAM *pDataParams;
+    CK_ULONG ulAdditionalDerivedKeys;
+    QKT_CK_DERIVED_KEY *pAdditionalDerivedKeys;
+} QKT_CK_SP800_108_KDF_PARAMS;
+
 /* ---- interfaces (Base 3.0, 3.6) ------------------------------------------------------- */
 #ifdef QKEY_SYSTEM_PKCS11_3_0
 typedef CK_INTERFACE QKT_CK_INTERFACE;

@@ -13,8 +13,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <CUnit/Basic.h>
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 
 #include "p11_harness.h"
+#include "pkcs11_3_0.h" /* the SP 800-108 parameter layouts */
 
 #ifndef CKM_AES_KEY_WRAP_KWP
 #define CKM_AES_KEY_WRAP_KWP 0x0000210BUL
@@ -399,6 +403,81 @@ static void test_hkdf(void)
     F->C_CloseSession(s);
 }
 
+/* SP 800-108 counter mode in OpenSSL KBKDF's layout (counter32 || label || 0x00 || context ||
+ * L32, big-endian), checked against OpenSSL's KBKDF computed here; with HMAC-SHA256 and
+ * AES-CMAC, over two blocks; malformed parameters refused. */
+static int kbkdf_openssl(int cmac, const unsigned char *key, size_t klen, unsigned char *out,
+                         size_t len)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "KBKDF", NULL);
+    EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM p[7], *q = p;
+    int ok;
+    *q++ = OSSL_PARAM_construct_utf8_string("mode", "counter", 0);
+    *q++ = OSSL_PARAM_construct_utf8_string("mac", cmac ? "CMAC" : "HMAC", 0);
+    *q++ = cmac ? OSSL_PARAM_construct_utf8_string("cipher", "AES-256-CBC", 0)
+                : OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
+    *q++ = OSSL_PARAM_construct_octet_string("key", (void *)key, klen);
+    *q++ = OSSL_PARAM_construct_octet_string("salt", "label", 5);
+    *q++ = OSSL_PARAM_construct_octet_string("info", "context", 7);
+    *q = OSSL_PARAM_construct_end();
+    ok = ctx != NULL && EVP_KDF_derive(ctx, out, len, p) > 0;
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    return ok;
+}
+
+static void test_sp800_108(void)
+{
+    if (skip(CKM_SP800_108_COUNTER_KDF))
+        return;
+    CK_SESSION_HANDLE s = p11_session(1);
+    unsigned char key[32], want[64], got[64];
+    for (int i = 0; i < 32; i++)
+        key[i] = (unsigned char)(0x40 + i);
+    CK_ATTRIBUTE d[] = {BOOL_ATTR(CKA_DERIVE, yes)};
+    CK_OBJECT_HANDLE base = p11_aes_key(s, key, 32, d, 1), out;
+    QKT_CK_SP800_108_COUNTER_FORMAT ctr = {CK_FALSE, 32};
+    QKT_CK_SP800_108_DKM_LENGTH_FORMAT dkm = {CK_SP800_108_DKM_LENGTH_SUM_OF_KEYS, CK_FALSE, 32};
+    QKT_CK_PRF_DATA_PARAM dp[] = {{CK_SP800_108_ITERATION_VARIABLE, &ctr, sizeof(ctr)},
+                                  {CK_SP800_108_BYTE_ARRAY, "label", 5},
+                                  {CK_SP800_108_BYTE_ARRAY, "\0", 1},
+                                  {CK_SP800_108_BYTE_ARRAY, "context", 7},
+                                  {CK_SP800_108_DKM_LENGTH, &dkm, sizeof(dkm)}};
+    QKT_CK_SP800_108_KDF_PARAMS kp = {CKM_SHA256_HMAC, 5, dp, 0, NULL};
+    CK_MECHANISM m = {CKM_SP800_108_COUNTER_KDF, &kp, sizeof(kp)};
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE gen = CKK_GENERIC_SECRET;
+    CK_ULONG len = 42;
+    CK_ATTRIBUTE tpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                          {CKA_KEY_TYPE, &gen, sizeof(gen)},
+                          {CKA_VALUE_LEN, &len, sizeof(len)},
+                          BOOL_ATTR(CKA_EXTRACTABLE, yes)};
+    CK_ATTRIBUTE q[] = {{CKA_VALUE, got, sizeof(got)}};
+    for (int cmac = 0; cmac <= 1; cmac++) {
+        kp.prfType = cmac ? CKM_AES_CMAC : CKM_SHA256_HMAC;
+        CU_ASSERT_FATAL(kbkdf_openssl(cmac, key, 32, want, 42));
+        EXPECT(F->C_DeriveKey(s, &m, base, tpl, 4, &out), CKR_OK);
+        q[0].ulValueLen = sizeof(got);
+        EXPECT(F->C_GetAttributeValue(s, out, q, 1), CKR_OK);
+        CU_ASSERT(q[0].ulValueLen == 42 && memcmp(got, want, 42) == 0);
+    }
+    /* no counter, a feedback-mode counter, additional derived keys: refused */
+    kp.ulNumberOfDataParams = 4;
+    kp.pDataParams = dp + 1;
+    EXPECT(F->C_DeriveKey(s, &m, base, tpl, 4, &out), CKR_MECHANISM_PARAM_INVALID);
+    kp.ulNumberOfDataParams = 5;
+    kp.pDataParams = dp;
+    dp[0].type = CK_SP800_108_OPTIONAL_COUNTER;
+    EXPECT(F->C_DeriveKey(s, &m, base, tpl, 4, &out), CKR_MECHANISM_PARAM_INVALID);
+    dp[0].type = CK_SP800_108_ITERATION_VARIABLE;
+    QKT_CK_DERIVED_KEY extra = {tpl, 4, &out};
+    kp.ulAdditionalDerivedKeys = 1;
+    kp.pAdditionalDerivedKeys = &extra;
+    EXPECT(F->C_DeriveKey(s, &m, base, tpl, 4, &out), CKR_MECHANISM_PARAM_INVALID);
+    F->C_CloseSession(s);
+}
+
 int main(int argc, char **argv)
 {
     const char *which = argc > 1 ? argv[1] : "qkey";
@@ -420,6 +499,7 @@ int main(int argc, char **argv)
     CU_add_test(suite, "AES-KWP (RFC 5649)", test_kwp);
     CU_add_test(suite, "AES-KW (RFC 3394)", test_kw);
     CU_add_test(suite, "HKDF (RFC 5869)", test_hkdf);
+    CU_add_test(suite, "SP 800-108 counter KDF (against OpenSSL KBKDF)", test_sp800_108);
     int rc = p11_run(which);
     p11_teardown();
     return rc;
