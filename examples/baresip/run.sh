@@ -151,6 +151,17 @@ K=$W/kme
 start_kmes "$K" $((calls + 2)) || { say "cannot start the KME simulator"; exit 1; }
 say "   alice: OPENSSL_CONF=$K/sae-a.cnf  bob: OPENSSL_CONF=$K/sae-b.cnf  (from qkey-kme-sim init)"
 say "   Groups = $(sed -n 's/^Groups = //p' "$K/sae-a.cnf")"
+# The SRTP master keys: baresip's srtp module draws them with libre's rand_bytes, which is
+# OpenSSL's RAND_bytes; the DRBG chain under it seeds from qkey's QRNG in this openssl.cnf, as
+# `qkey status` proves by forcing a reseed in a library context loaded from the same file.
+libre=$(ldd "$(command -v baresip)" 2>/dev/null | awk '/libre\.so/ {print $3; exit}')
+if [[ -n $libre ]] && (($(nm -D "$libre" 2>/dev/null | grep -c " U RAND_bytes") > 0)) &&
+   OPENSSL_CONF=$K/sae-a.cnf "$QKEY" status >"$W/status.txt" 2>&1 &&
+   grep -q "draws from QRNG" "$W/status.txt"; then
+  pass "SRTP keys: libre's rand_bytes is OpenSSL's RAND_bytes ($libre), seeded from the QRNG in sae-a.cnf (qkey status)"
+else
+  flunk "cannot show that baresip's SRTP keys come from a QRNG-seeded DRBG (see $W/status.txt)"
+fi
 for i in $(seq "$calls"); do
   before=$(stored "$K")
   call "$K" "$i"
