@@ -42,7 +42,7 @@ CK_RV qkt_derive(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE h,
                  const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
     const QKT_CK_HKDF_PARAMS *p = mech->pParameter;
-    QKT_OBJ *base, *obj = NULL;
+    QKT_OBJ *base;
     const void *salt = NULL;
     size_t saltlen = 0;
     unsigned char *val = NULL;
@@ -94,16 +94,8 @@ CK_RV qkt_derive(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE h,
         return CKR_TEMPLATE_INCONSISTENT;
     if ((val = qkt_secret_alloc(len)) == NULL)
         return CKR_HOST_MEMORY;
-    if ((rv = run_hkdf(p, qkt_obj_attr(base, CKA_VALUE), salt, saltlen, val, len)) != CKR_OK ||
-        (rv = qkt_secret_from(tpl, n, QKT_OP_DERIVE, kt, CK_UNAVAILABLE_INFORMATION, val, len,
-                              &obj)) != CKR_OK)
-        goto done;
-    if ((rv = qkt_derived_inherit(base, obj)) != CKR_OK)
-        goto done;
-    if ((rv = qkt_object_add(s, obj, out)) == CKR_OK)
-        obj = NULL;
-done:
-    qkt_obj_free(obj);
+    if ((rv = run_hkdf(p, qkt_obj_attr(base, CKA_VALUE), salt, saltlen, val, len)) == CKR_OK)
+        rv = qkt_derived_add(s, base, tpl, n, kt, val, len, out);
     qkt_secret_free(val, len);
     return rv;
 }

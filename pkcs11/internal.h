@@ -335,8 +335,10 @@ CK_RV qkt_unwrap(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE unwr
 CK_RV qkt_keywrap(CK_MECHANISM_TYPE mech, int enc, const unsigned char *kek, size_t keklen,
                   const unsigned char *in, size_t inlen, unsigned char *out, size_t *outlen);
 CK_RV qkt_keywrap_param(const CK_MECHANISM *mech);
-/* keygen.c: a derived key's CKA_ALWAYS_SENSITIVE / CKA_NEVER_EXTRACTABLE from its base */
-CK_RV qkt_derived_inherit(const QKT_OBJ *base, QKT_OBJ *obj);
+/* keygen.c: the key C_DeriveKey made from base (value val), with CKA_ALWAYS_SENSITIVE and
+ * CKA_NEVER_EXTRACTABLE inherited as Base 3.0 4.10 says, added to the session or token */
+CK_RV qkt_derived_add(QKT_SESSION *s, const QKT_OBJ *base, const CK_ATTRIBUTE *tpl, CK_ULONG n,
+                      CK_KEY_TYPE kt, const unsigned char *val, size_t len, CK_OBJECT_HANDLE *out);
 /* kbkdf.c: C_DeriveKey with CKM_SP800_108_COUNTER_KDF */
 CK_RV qkt_sp800_108(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE base,
                     const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_OBJECT_HANDLE *out);

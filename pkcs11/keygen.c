@@ -75,16 +75,25 @@ static CK_RV random_key(QKT_SESSION *s, CK_MECHANISM_TYPE mech, CK_KEY_TYPE kt,
     return rv;
 }
 
-CK_RV qkt_derived_inherit(const QKT_OBJ *base, QKT_OBJ *obj)
+CK_RV qkt_derived_add(QKT_SESSION *s, const QKT_OBJ *base, const CK_ATTRIBUTE *tpl, CK_ULONG n,
+                      CK_KEY_TYPE kt, const unsigned char *val, size_t len, CK_OBJECT_HANDLE *out)
 {
+    QKT_OBJ *obj = NULL;
+    CK_RV rv =
+        qkt_secret_from(tpl, n, QKT_OP_DERIVE, kt, CK_UNAVAILABLE_INFORMATION, val, len, &obj);
+
     /* Base 3.0, 4.10: derived keys inherit "always sensitive" / "never extractable". */
-    CK_RV rv = qkt_obj_set_bool(obj, CKA_ALWAYS_SENSITIVE,
-                                qkt_obj_bool(base, CKA_ALWAYS_SENSITIVE) &&
-                                    qkt_obj_bool(obj, CKA_SENSITIVE));
+    if (rv == CKR_OK)
+        rv = qkt_obj_set_bool(obj, CKA_ALWAYS_SENSITIVE,
+                              qkt_obj_bool(base, CKA_ALWAYS_SENSITIVE) &&
+                                  qkt_obj_bool(obj, CKA_SENSITIVE));
     if (rv == CKR_OK)
         rv = qkt_obj_set_bool(obj, CKA_NEVER_EXTRACTABLE,
                               qkt_obj_bool(base, CKA_NEVER_EXTRACTABLE) &&
                                   !qkt_obj_bool(obj, CKA_EXTRACTABLE));
+    if (rv == CKR_OK && (rv = qkt_object_add(s, obj, out)) == CKR_OK)
+        obj = NULL;
+    qkt_obj_free(obj);
     return rv;
 }
 
