@@ -61,15 +61,22 @@ static struct {
 } pq;
 static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
 static int pq_ok;
+static char pq_why[256]; /* why libpq could not be loaded, for every later attempt to say */
 
 static void pq_load(void)
 {
     void *h = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
-    if (h == NULL)
+    if (h == NULL) {
+        const char *e = dlerror();
+        snprintf(pq_why, sizeof(pq_why), "%s", e != NULL ? e : "libpq.so.5: not found");
         return;
+    }
 #define SYM(field, name)                                                                           \
-    if ((*(void **)&pq.field = dlsym(h, name)) == NULL)                                            \
-        return;
+    if ((*(void **)&pq.field = dlsym(h, name)) == NULL) {                                          \
+        snprintf(pq_why, sizeof(pq_why), "libpq.so.5 lacks %s", name);                             \
+        dlclose(h);                                                                                \
+        return;                                                                                    \
+    }
     SYM(connectdb, "PQconnectdb");
     SYM(status, "PQstatus");
     SYM(error_message, "PQerrorMessage");
@@ -209,9 +216,9 @@ static CK_RV pg_open(const char *where, QKT_DB **out)
     *out = NULL;
     pthread_once(&pq_once, pq_load);
     if (!pq_ok) {
-        qkt_debug("token.store names PostgreSQL but libpq.so.5 cannot be loaded (apt-get install "
+        qkt_debug("token.store names PostgreSQL but libpq cannot be loaded (apt-get install "
                   "libpq5): %s",
-                  dlerror() != NULL ? "not found" : "symbols missing");
+                  pq_why);
         return CKR_GENERAL_ERROR;
     }
     if (strncmp(where, "postgresql:", 11) == 0 && strncmp(where, "postgresql://", 13) != 0)

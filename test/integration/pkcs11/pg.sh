@@ -19,6 +19,13 @@ pg_start() { # $1: directory for the cluster (created)
   pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U qkey --auth=trust -E UTF8 --no-instructions \
     >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log"; echo "FAIL: initdb"; exit 1; }
   pg_up
+  # A test killed without running its traps (ctest's timeout) must not leave the server
+  # behind: a watchdog in its own session stops it once this shell is gone.
+  setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done
+    [[ -f $2/data/postmaster.pid ]] &&
+      if ((EUID == 0)); then setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$3/pg_ctl" -D "$2/data" -m immediate stop
+      else "$3/pg_ctl" -D "$2/data" -m immediate stop; fi' _ $$ "$PG_DIR" "$PG_BIN" \
+    >/dev/null 2>&1 </dev/null &
 }
 pg_up() {
   pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
