@@ -141,7 +141,8 @@ def main():
     der = utils.encode_dss_signature(int.from_bytes(rs[:32], "big"), int.from_bytes(rs[32:], "big"))
     key.verify(der, MESSAGE, ec.ECDSA(hashes.SHA256()))  # raises InvalidSignature
     openssl_verify(out, "ec", key.public_bytes(*pem), der)
-    print(f"EC P-256: ECDSA-SHA256 signature ({len(rs)} bytes) verified by cryptography and openssl")
+    print(f"EC P-256: ECDSA-SHA256 signature ({len(rs)} bytes) verified by cryptography "
+          "and openssl")
 
     # RSA-2048: PKCS#1 v1.5 and PSS with SHA-256
     rsa_pub, rsa_priv = keypair(s, "rsa", a.keep)
@@ -166,9 +167,10 @@ def main():
         f.write(secret)
     r = subprocess.run(["openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", "rsa.pub.pem",
                         "-in", "secret.bin", "-out", "secret.oaep",
-                        "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", f"rsa_oaep_md:{a.oaep_hash}",
-                        "-pkeyopt", f"rsa_mgf1_md:{a.oaep_hash}"], cwd=out, capture_output=True,
-                       text=True)
+                        "-pkeyopt", "rsa_padding_mode:oaep",
+                        "-pkeyopt", f"rsa_oaep_md:{a.oaep_hash}",
+                        "-pkeyopt", f"rsa_mgf1_md:{a.oaep_hash}"],
+                       cwd=out, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"openssl pkeyutl -encrypt: {r.stderr.strip()}")
     os.unlink(os.path.join(out, "secret.bin"))

@@ -71,8 +71,12 @@ class Token:
     def offers(self, mech):
         return P.CKM[mech] in self.mechs
 
-    def create(self, template):
-        return self.s.createObject(template)
+    def create(self, what, template):
+        try:
+            return self.s.createObject(template)
+        except P.PyKCS11Error as e:
+            print(f"FAIL  {self.name}: C_CreateObject of the {what}: {e}")
+            sys.exit(1)
 
 
 def b(n, length=None):
@@ -85,38 +89,37 @@ def der_point(point):
 
 
 def import_keys(t, rsa_key, ec_key, ed_key):
-    common = [(P.CKA_TOKEN, False), (P.CKA_PRIVATE, True), (P.CKA_SENSITIVE, True),
-              (P.CKA_EXTRACTABLE, False)]
+    A = P  # attribute names, shorter below
+    private = [(A.CKA_CLASS, A.CKO_PRIVATE_KEY), (A.CKA_TOKEN, False), (A.CKA_PRIVATE, True),
+               (A.CKA_SENSITIVE, True), (A.CKA_EXTRACTABLE, False), (A.CKA_SIGN, True)]
+    public = [(A.CKA_CLASS, A.CKO_PUBLIC_KEY), (A.CKA_TOKEN, False), (A.CKA_VERIFY, True)]
     pn, sn = rsa_key.public_key().public_numbers(), rsa_key.private_numbers()
-    t.rsa = t.create([(P.CKA_CLASS, P.CKO_PRIVATE_KEY), (P.CKA_KEY_TYPE, P.CKK_RSA),
-                      (P.CKA_MODULUS, b(pn.n)), (P.CKA_PUBLIC_EXPONENT, b(pn.e)),
-                      (P.CKA_PRIVATE_EXPONENT, b(sn.d, 256)), (P.CKA_PRIME_1, b(sn.p, 128)),
-                      (P.CKA_PRIME_2, b(sn.q, 128)), (P.CKA_EXPONENT_1, b(sn.dmp1, 128)),
-                      (P.CKA_EXPONENT_2, b(sn.dmq1, 128)), (P.CKA_COEFFICIENT, b(sn.iqmp, 128)),
-                      (P.CKA_SIGN, True), (P.CKA_DECRYPT, True)] + common)
-    t.rsa_pub = t.create([(P.CKA_CLASS, P.CKO_PUBLIC_KEY), (P.CKA_KEY_TYPE, P.CKK_RSA),
-                          (P.CKA_TOKEN, False), (P.CKA_MODULUS, b(pn.n)),
-                          (P.CKA_PUBLIC_EXPONENT, b(pn.e)), (P.CKA_VERIFY, True),
-                          (P.CKA_ENCRYPT, True)])
+    rsa_public = [(A.CKA_KEY_TYPE, A.CKK_RSA), (A.CKA_MODULUS, b(pn.n)),
+                  (A.CKA_PUBLIC_EXPONENT, b(pn.e))]
+    t.rsa = t.create("RSA-2048 private key", private + rsa_public + [
+        (A.CKA_PRIVATE_EXPONENT, b(sn.d, 256)), (A.CKA_PRIME_1, b(sn.p, 128)),
+        (A.CKA_PRIME_2, b(sn.q, 128)), (A.CKA_EXPONENT_1, b(sn.dmp1, 128)),
+        (A.CKA_EXPONENT_2, b(sn.dmq1, 128)), (A.CKA_COEFFICIENT, b(sn.iqmp, 128)),
+        (A.CKA_DECRYPT, True)])
+    t.rsa_pub = t.create("RSA-2048 public key", public + rsa_public + [(A.CKA_ENCRYPT, True)])
     point = ec_key.public_key().public_bytes(serialization.Encoding.X962,
                                              serialization.PublicFormat.UncompressedPoint)
-    t.ec = t.create([(P.CKA_CLASS, P.CKO_PRIVATE_KEY), (P.CKA_KEY_TYPE, P.CKK_EC),
-                     (P.CKA_EC_PARAMS, P256), (P.CKA_VALUE, b(ec_key.private_numbers().private_value, 32)),
-                     (P.CKA_SIGN, True), (P.CKA_DERIVE, True)] + common)
-    t.ec_pub = t.create([(P.CKA_CLASS, P.CKO_PUBLIC_KEY), (P.CKA_KEY_TYPE, P.CKK_EC),
-                         (P.CKA_TOKEN, False), (P.CKA_EC_PARAMS, P256),
-                         (P.CKA_EC_POINT, der_point(point)), (P.CKA_VERIFY, True)])
+    scalar = b(ec_key.private_numbers().private_value, 32)
+    ec_params = [(A.CKA_KEY_TYPE, A.CKK_EC), (A.CKA_EC_PARAMS, P256)]
+    t.ec = t.create("P-256 private key", private + ec_params + [
+        (A.CKA_VALUE, scalar), (A.CKA_DERIVE, True)])
+    t.ec_pub = t.create("P-256 public key", public + ec_params + [
+        (A.CKA_EC_POINT, der_point(point))])
     t.ed = t.ed_pub = None
     if t.offers(P.CKM_EDDSA):
         raw = ed_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                    serialization.NoEncryption())
         pub = ed_key.public_key().public_bytes(serialization.Encoding.Raw,
                                                serialization.PublicFormat.Raw)
-        t.ed = t.create([(P.CKA_CLASS, P.CKO_PRIVATE_KEY), (P.CKA_KEY_TYPE, P.CKK_EC_EDWARDS),
-                         (P.CKA_EC_PARAMS, ED25519), (P.CKA_VALUE, raw), (P.CKA_SIGN, True)] + common)
-        t.ed_pub = t.create([(P.CKA_CLASS, P.CKO_PUBLIC_KEY), (P.CKA_KEY_TYPE, P.CKK_EC_EDWARDS),
-                             (P.CKA_TOKEN, False), (P.CKA_EC_PARAMS, ED25519),
-                             (P.CKA_EC_POINT, der_point(pub)), (P.CKA_VERIFY, True)])
+        ed_params = [(A.CKA_KEY_TYPE, A.CKK_EC_EDWARDS), (A.CKA_EC_PARAMS, ED25519)]
+        t.ed = t.create("Ed25519 private key", private + ed_params + [(A.CKA_VALUE, raw)])
+        t.ed_pub = t.create("Ed25519 public key", public + ed_params + [
+            (A.CKA_EC_POINT, der_point(pub))])
 
 
 def shared(tokens, mech, what):
@@ -153,8 +156,10 @@ def main():
         f.write(f"[rng]\nsource = sim\n[token]\nstore = {tmp}/qkey.db\n")
     os.mkdir(f"{tmp}/hsm")
     with open(f"{tmp}/softhsm2.conf", "w") as f:
-        f.write(f"directories.tokendir = {tmp}/hsm\nobjectstore.backend = file\nlog.level = ERROR\n")
-    os.environ["QKEY_CONF"], os.environ["SOFTHSM2_CONF"] = f"{tmp}/qkey.conf", f"{tmp}/softhsm2.conf"
+        f.write(f"directories.tokendir = {tmp}/hsm\nobjectstore.backend = file\n"
+                "log.level = ERROR\n")
+    os.environ["QKEY_CONF"] = f"{tmp}/qkey.conf"
+    os.environ["SOFTHSM2_CONF"] = f"{tmp}/softhsm2.conf"
     q, h = Token("qkey", QKEY), Token("softhsm2", SOFTHSM)
     both = (q, h)
     rsa_key = rsa.generate_private_key(65537, 2048)
@@ -168,17 +173,20 @@ def main():
         for attrs, objs in (([P.CKA_MODULUS, P.CKA_PUBLIC_EXPONENT], ("rsa", "rsa_pub")),
                             ([P.CKA_EC_PARAMS, P.CKA_EC_POINT], ("ec_pub",))):
             for o in objs:
-                got = [[bytes(v) for v in t.s.getAttributeValue(getattr(t, o), attrs, allAsBinary=True)]
+                got = [[bytes(v) for v in
+                        t.s.getAttributeValue(getattr(t, o), attrs, allAsBinary=True)]
                        for t in both]
                 check(f"public attributes of {o} read back identical", got[0] == got[1],
                       f"{got[0]} vs {got[1]}")
         for t in both:  # the private values stay in
             secret = t.s.getAttributeValue(t.rsa, [P.CKA_PRIVATE_EXPONENT], allAsBinary=True)[0]
-            check(f"{t.name}: imported sensitive RSA key's CKA_PRIVATE_EXPONENT refused", secret is None)
+            check(f"{t.name}: imported sensitive RSA key's CKA_PRIVATE_EXPONENT refused",
+                  secret is None)
     run_case("public attributes", public_attrs)
 
     # RSA PKCS#1 v1.5: deterministic, so identical on both and equal to OpenSSL's
-    for mech, hcls in ((P.CKM_SHA256_RSA_PKCS, hashes.SHA256), (P.CKM_SHA384_RSA_PKCS, hashes.SHA384),
+    for mech, hcls in ((P.CKM_SHA256_RSA_PKCS, hashes.SHA256),
+                       (P.CKM_SHA384_RSA_PKCS, hashes.SHA384),
                        (P.CKM_SHA512_RSA_PKCS, hashes.SHA512)):
         name = P.CKM[mech]
         if shared(both, mech, name):
