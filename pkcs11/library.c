@@ -55,6 +55,7 @@ static void lib_free(QKT_LIB *lib)
     qkt_mac_cache_free();
     qkt_store_close();
     free(lib->store_path);
+    OSSL_PROVIDER_unload(lib->seedprov);
     OSSL_PROVIDER_unload(lib->deflt);
     OSSL_LIB_CTX_free(lib->libctx);
     qks_ctx_free(lib->qks);
@@ -200,6 +201,10 @@ static CK_RV lib_new(const char *reserved, QKT_LIB **out)
         rv = CKR_GENERAL_ERROR;
         goto err;
     }
+    /* Before anything draws from libctx: its DRBGs are seeded from the QRNG (seedsrc.c). */
+    if (qks_config_get(c, "rng.source") != NULL &&
+        (rv = qkt_seed_install(lib->libctx, lib->qks, &lib->seedprov)) != CKR_OK)
+        goto err;
     const char *store = qks_config_get(c, "token.store");
     if ((rv = qkt_store_open(store != NULL ? store : ":memory:")) != CKR_OK)
         goto err;

@@ -36,6 +36,8 @@ CK_RV qkt_wrap(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE wrappi
         return rv;
     if ((rv = qkt_key_get(s, h, &key)) != CKR_OK)
         return rv;
+    if (qkt_obj_class(key) == CKO_PUBLIC_KEY)
+        return CKR_KEY_NOT_WRAPPABLE; /* public keys are read, not wrapped */
     if (!qkt_obj_bool(key, CKA_EXTRACTABLE))
         return CKR_KEY_UNEXTRACTABLE;
     if (qkt_obj_bool(key, CKA_WRAP_WITH_TRUSTED) && !qkt_obj_bool(kek, CKA_TRUSTED))
