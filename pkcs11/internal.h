@@ -78,6 +78,8 @@ typedef struct qkt_obj_st {
     size_t nattrs, cap;
     unsigned char *sealed; /* token object whose value is still sealed (no token key yet) */
     size_t sealed_len;
+    EVP_PKEY *pkey; /* key pairs: the key parsed once (pkey.c), dropped with the object or when
+                     * CKA_VALUE / CKA_PUBLIC_KEY_INFO change; operations take a reference */
     struct qkt_obj_st *next;
 } QKT_OBJ;
 
@@ -367,7 +369,8 @@ CK_RV qkt_key_len_check(CK_KEY_TYPE kt, size_t len);
 
 /* ---- key pairs --------------------------------------------------------------------------- */
 /* pkey.c: objects <-> OpenSSL keys (see the file comment for how a key pair is kept) */
-CK_RV qkt_pkey_of(const QKT_OBJ *obj, EVP_PKEY **out);    /* in the token's libctx */
+/* A new reference to the object's key, in the token's libctx (parsed once, then cached). */
+CK_RV qkt_pkey_of(const QKT_OBJ *obj, EVP_PKEY **out);
 CK_RV qkt_pkey_attrs(QKT_OBJ *obj, const EVP_PKEY *pkey); /* public attrs; private: PKCS#8 */
 CK_RV qkt_pkey_import(QKT_OBJ *obj, const CK_ATTRIBUTE *tpl, CK_ULONG n); /* C_CreateObject */
 CK_RV qkt_pkey_part(const QKT_OBJ *obj, CK_ATTRIBUTE *a); /* a private part, from the key */

@@ -30,6 +30,7 @@ void qkt_obj_free(QKT_OBJ *obj)
         attr_clear(&obj->attrs[i]);
     free(obj->attrs);
     free(obj->sealed);
+    EVP_PKEY_free(obj->pkey);
     free(obj);
 }
 
@@ -45,6 +46,11 @@ CK_RV qkt_obj_set(QKT_OBJ *obj, CK_ATTRIBUTE_TYPE type, const void *val, CK_ULON
 {
     QKT_ATTR *a = qkt_obj_attr(obj, type);
     int secret = type == CKA_VALUE;
+
+    if (type == CKA_VALUE || type == CKA_PUBLIC_KEY_INFO) { /* the parsed key no longer holds */
+        EVP_PKEY_free(obj->pkey);
+        obj->pkey = NULL;
+    }
     unsigned char *copy = secret ? qkt_secret_alloc(len) : malloc(len ? len : 1);
 
     if (copy == NULL)

@@ -218,27 +218,39 @@ CK_RV qkt_pkey_attrs(QKT_OBJ *obj, const EVP_PKEY *pkey)
 }
 
 /* ---- from an object to a key ----------------------------------------------------------- */
-CK_RV qkt_pkey_of(const QKT_OBJ *obj, EVP_PKEY **out)
+CK_RV qkt_pkey_of(const QKT_OBJ *key, EVP_PKEY **out)
 {
+    /* The parsed key is a cache, not part of the object's value: filling it leaves the object
+     * as it was to every caller (hence the cast). Parsing (OpenSSL's decoders) costs more than
+     * a P-256 signature, so it is done once per object, under the library lock like every use
+     * of the object. */
+    QKT_OBJ *obj = (QKT_OBJ *)key;
     const QKT_ATTR *a;
     const unsigned char *p;
 
     *out = NULL;
-    if (qkt_obj_class(obj) == CKO_PRIVATE_KEY) {
-        if ((a = qkt_obj_attr(obj, CKA_VALUE)) == NULL)
-            return CKR_GENERAL_ERROR;
-        p = a->val;
-        PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)a->len);
-        if (p8 != NULL)
-            *out = EVP_PKCS82PKEY_ex(p8, qkt_lib->libctx, NULL);
-        PKCS8_PRIV_KEY_INFO_free(p8);
-    } else {
-        if ((a = qkt_obj_attr(obj, CKA_PUBLIC_KEY_INFO)) == NULL)
-            return CKR_GENERAL_ERROR;
-        p = a->val;
-        *out = d2i_PUBKEY_ex(NULL, &p, (long)a->len, qkt_lib->libctx, NULL);
+    if (obj->pkey == NULL) {
+        if (qkt_obj_class(obj) == CKO_PRIVATE_KEY) {
+            if ((a = qkt_obj_attr(obj, CKA_VALUE)) == NULL)
+                return CKR_GENERAL_ERROR;
+            p = a->val;
+            PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)a->len);
+            if (p8 != NULL)
+                obj->pkey = EVP_PKCS82PKEY_ex(p8, qkt_lib->libctx, NULL);
+            PKCS8_PRIV_KEY_INFO_free(p8);
+        } else {
+            if ((a = qkt_obj_attr(obj, CKA_PUBLIC_KEY_INFO)) == NULL)
+                return CKR_GENERAL_ERROR;
+            p = a->val;
+            obj->pkey = d2i_PUBKEY_ex(NULL, &p, (long)a->len, qkt_lib->libctx, NULL);
+        }
+        if (obj->pkey == NULL)
+            return CKR_DEVICE_ERROR; /* a store we did not write */
     }
-    return *out != NULL ? CKR_OK : CKR_DEVICE_ERROR; /* a store we did not write */
+    if (!EVP_PKEY_up_ref(obj->pkey))
+        return CKR_HOST_MEMORY;
+    *out = obj->pkey;
+    return CKR_OK;
 }
 
 /* ---- private parts read back (non-sensitive, extractable keys only) --------------------- */
