@@ -9,8 +9,8 @@
  * the token can grow (asymmetric keys, another store) without one file's change reaching back
  * into the files it serves. The test pkcs11_file_order reads the lines below, requires every
  * object of the token in them, and checks the order with test/layers/check_layers.sh.
- *   QKT-FILE-ORDER: lock state seedsrc object pkey attr digest cipher mac seal random session
- *   QKT-FILE-ORDER: store_sqlite store_pg store
+ *   QKT-FILE-ORDER: lock state seedsrc object pkey_der pkey attr digest cipher mac seal random
+ *   QKT-FILE-ORDER: session store_sqlite store_pg store
  *   QKT-FILE-ORDER: objstore find asym mech keygen ecdh keypair kbkdf hkdf wrap pinkey slot pin
  *   QKT-FILE-ORDER: session_close
  *   QKT-FILE-ORDER: entry_crypto entry_object entry_token library interface
@@ -378,6 +378,11 @@ CK_KEY_TYPE qkt_pkey_type(const EVP_PKEY *pkey);
 int qkt_curve_of_params(CK_KEY_TYPE kt, const unsigned char *der, size_t len); /* row or -1 */
 const char *qkt_curve_evp(int curve);
 const char *qkt_curve_group(int curve);
+/* pkey_der.c: the DER of EC, Edwards and Montgomery keys without OpenSSL's encoders (kt and
+ * the curve's NID; field: octets of an EC private scalar). Length, or -1. SPKI: *der from
+ * OPENSSL_malloc; PKCS#8: *der from qkt_secret_alloc (locked memory). */
+int qkt_der_spki(const EVP_PKEY *pkey, CK_KEY_TYPE kt, int nid, unsigned char **der);
+int qkt_der_pkcs8(const EVP_PKEY *pkey, CK_KEY_TYPE kt, int nid, size_t field, unsigned char **der);
 int qkt_ec_point_raw(const unsigned char *v, size_t len, const unsigned char **raw, size_t *rawlen);
 /* attr.c: 1 if type is a private part of a private key (never stored as an attribute) */
 int qkt_attr_is_part(CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE type);

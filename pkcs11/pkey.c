@@ -165,14 +165,22 @@ static CK_RV set_ec_point(QKT_OBJ *obj, const EVP_PKEY *pkey)
     return set_der(obj, CKA_EC_POINT, dlen, der);
 }
 
-static CK_RV set_pkcs8(QKT_OBJ *obj, const EVP_PKEY *pkey)
+static CK_RV set_pkcs8(QKT_OBJ *obj, const EVP_PKEY *pkey, int curve)
 {
-    PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pkey);
+    PKCS8_PRIV_KEY_INFO *p8 = NULL;
     unsigned char *buf, *p;
     int len;
     CK_RV rv = CKR_FUNCTION_FAILED;
 
-    if (p8 == NULL || (len = i2d_PKCS8_PRIV_KEY_INFO(p8, NULL)) <= 0)
+    if (curve >= 0) { /* pkey_der.c: the same bytes, without an encoder chain */
+        if ((len = qkt_der_pkcs8(pkey, curves[curve].kt, curves[curve].nid, curves[curve].field,
+                                 &buf)) <= 0)
+            return CKR_FUNCTION_FAILED;
+        rv = qkt_obj_set(obj, CKA_VALUE, buf, (CK_ULONG)len);
+        qkt_secret_free(buf, (size_t)len);
+        return rv;
+    }
+    if ((p8 = EVP_PKEY2PKCS8(pkey)) == NULL || (len = i2d_PKCS8_PRIV_KEY_INFO(p8, NULL)) <= 0)
         goto done;
     if ((buf = qkt_secret_alloc((size_t)len)) == NULL) {
         rv = CKR_HOST_MEMORY;
@@ -198,7 +206,11 @@ CK_RV qkt_pkey_attrs(QKT_OBJ *obj, const EVP_PKEY *pkey)
         return CKR_KEY_TYPE_INCONSISTENT;
     if ((rv = qkt_obj_set_ulong(obj, CKA_KEY_TYPE, kt)) != CKR_OK)
         return rv;
-    int len = i2d_PUBKEY(pkey, &der); /* before set_der reads der */
+    int curve = kt == CKK_RSA ? -1 : curve_of_pkey(pkey);
+    if (kt != CKK_RSA && curve < 0)
+        return CKR_KEY_TYPE_INCONSISTENT;
+    int len = curve < 0 ? i2d_PUBKEY(pkey, &der) /* before set_der reads der */
+                        : qkt_der_spki(pkey, curves[curve].kt, curves[curve].nid, &der);
     if ((rv = set_der(obj, CKA_PUBLIC_KEY_INFO, len, der)) != CKR_OK)
         return rv;
     if (kt == CKK_RSA) {
@@ -209,12 +221,12 @@ CK_RV qkt_pkey_attrs(QKT_OBJ *obj, const EVP_PKEY *pkey)
                                              (CK_ULONG)EVP_PKEY_get_bits(pkey))) != CKR_OK)
             return rv;
     } else {
-        if ((rv = set_ec_params(obj, curve_of_pkey(pkey))) != CKR_OK)
+        if ((rv = set_ec_params(obj, curve)) != CKR_OK)
             return rv;
         if (!priv && (rv = set_ec_point(obj, pkey)) != CKR_OK)
             return rv;
     }
-    return priv ? set_pkcs8(obj, pkey) : CKR_OK;
+    return priv ? set_pkcs8(obj, pkey, curve) : CKR_OK;
 }
 
 /* ---- from an object to a key ----------------------------------------------------------- */
