@@ -38,6 +38,9 @@ static const struct {
     {CKM_SHA384_RSA_PKCS_PSS, CKK_RSA, HASHED, CKM_SHA384, RSA_PKCS1_PSS_PADDING},
     {CKM_SHA512_RSA_PKCS_PSS, CKK_RSA, HASHED, CKM_SHA512, RSA_PKCS1_PSS_PADDING},
     {CKM_ECDSA, CKK_EC, RAW, 0, 0},
+    /* SHA-1 here only, for clients that sign with it (OpenSC pkcs11-tool --test-ec); no SHA-1
+     * digest, HMAC, KDF, OAEP or PSS hash is offered */
+    {CKM_ECDSA_SHA1, CKK_EC, HASHED, CKM_SHA_1, 0},
     {CKM_ECDSA_SHA256, CKK_EC, HASHED, CKM_SHA256, 0},
     {CKM_ECDSA_SHA384, CKK_EC, HASHED, CKM_SHA384, 0},
     {CKM_ECDSA_SHA512, CKK_EC, HASHED, CKM_SHA512, 0},
@@ -186,8 +189,8 @@ CK_RV qkt_asym_init(QKT_OP *op, const CK_MECHANISM *mech, const QKT_OBJ *key)
         op->asym_hashlen = hashlen; /* raw PSS: the input is a hash of this length */
     } else {
         EVP_PKEY_CTX *pctx = NULL;
-        if (asym_mechs[row].input == HASHED)
-            mdname = qkt_md_name(asym_mechs[row].hash);
+        if (asym_mechs[row].input == HASHED) /* SHA-1: for CKM_ECDSA_SHA1 alone, see the row */
+            mdname = asym_mechs[row].hash == CKM_SHA_1 ? "SHA1" : qkt_md_name(asym_mechs[row].hash);
         if ((op->md = EVP_MD_CTX_new()) == NULL)
             goto done;
         if ((sign ? EVP_DigestSignInit_ex(op->md, &pctx, mdname, qkt_lib->libctx, NULL, pkey, NULL)
