@@ -263,10 +263,13 @@ def main():
             ec_pub.verify(utils.encode_dss_signature(int.from_bytes(rs[:32], "big"),
                                                      int.from_bytes(rs[32:], "big")),
                           MSG, ec.ECDSA(hashes.SHA256()))
-        if q.offers(P.CKM_ECDSA_SHA256):  # the token's hash-and-sign against SoftHSM2's verify
-            rs = sign(q, q.ec, MSG, P.Mechanism(P.CKM_ECDSA_SHA256, None))
-            check("CKM_ECDSA_SHA256 (qkey) verified by softhsm2's CKM_ECDSA",
-                  h.s.verify(h.ec_pub, d, rs, P.Mechanism(P.CKM_ECDSA, None)))
+        # the token's hash-and-sign against SoftHSM2's CKM_ECDSA over the same hash
+        for mech, hcls in ((P.CKM_ECDSA_SHA1, hashes.SHA1), (P.CKM_ECDSA_SHA256, hashes.SHA256),
+                           (P.CKM_ECDSA_SHA384, hashes.SHA384)):
+            if q.offers(mech):
+                rs = sign(q, q.ec, MSG, P.Mechanism(mech, None))
+                check(f"{P.CKM[mech]} (qkey) verified by softhsm2's CKM_ECDSA",
+                      h.s.verify(h.ec_pub, digest(MSG, hcls), rs, P.Mechanism(P.CKM_ECDSA, None)))
     if shared(both, P.CKM_ECDSA, "CKM_ECDSA"):
         run_case("CKM_ECDSA", ecdsa)
 
