@@ -299,18 +299,16 @@ static CK_RV asym_oneshot(QKT_SESSION *s, QKT_OP *op, const CK_BYTE *in, CK_ULON
     }
     if ((rv = authorised(s, op)) != CKR_OK)
         return rv;
-    if (op->kind == QKT_SIGN && out == NULL) {
-        *outlen = op->out_len;
-        return CKR_OK;
+    if (op->kind == QKT_SIGN) { /* the length is known: answer before any input is taken */
+        int done;
+        rv = out_check(out, outlen, op->out_len, &done);
+        if (done)
+            return rv;
     }
     op->buflen = 0; /* a repeated call after a length query gives the input again */
     if ((rv = qkt_asym_update(op, in, inlen)) != CKR_OK) {
         qkt_op_end(s, op->kind);
         return rv;
-    }
-    if (op->kind == QKT_SIGN && *outlen < op->out_len) {
-        *outlen = op->out_len;
-        return CKR_BUFFER_TOO_SMALL;
     }
     return asym_finish(s, op, out, outlen);
 }

@@ -246,6 +246,17 @@ static void test_rsa_cross(void)
     siglen = sizeof(sig);
     EXPECT(F->C_SignFinal(s, sig, &siglen), CKR_OK);
     CU_ASSERT(siglen == wl && memcmp(sig, want, wl) == 0);
+    /* a length query and a too-small buffer keep the operation and take no input: the
+     * signature that follows is still over "abc" (Base 3.0, 5.2) */
+    EXPECT(F->C_SignInit(s, &m, priv), CKR_OK);
+    siglen = 0;
+    EXPECT(F->C_Sign(s, (CK_BYTE_PTR) "abc", 3, NULL, &siglen), CKR_OK);
+    CU_ASSERT_EQUAL(siglen, 256);
+    siglen = 10;
+    EXPECT(F->C_Sign(s, (CK_BYTE_PTR) "abc", 3, sig, &siglen), CKR_BUFFER_TOO_SMALL);
+    siglen = sizeof(sig);
+    EXPECT(F->C_Sign(s, (CK_BYTE_PTR) "abc", 3, sig, &siglen), CKR_OK);
+    CU_ASSERT(siglen == wl && memcmp(sig, want, wl) == 0);
     /* raw CKM_RSA_PKCS over the DigestInfo gives the same signature */
     unsigned char di[51];
     p11_unhex("3031300d060960864801650304020105000420", di);
