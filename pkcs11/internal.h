@@ -322,6 +322,8 @@ struct qkt_op_st {
     int asym_input;      /* how input is taken (asym.c) */
     size_t asym_hashlen; /* raw PSS: the length of the hash it signs */
     EVP_PKEY_CTX *pctx;  /* raw sign/verify, encrypt, decrypt */
+    int auth_needed;     /* the key has CKA_ALWAYS_AUTHENTICATE: a context login first (pin.c) */
+    int auth_ok;         /* ... which has been done for this operation */
 };
 
 CK_RV qkt_digest_init(QKT_OP *op, const CK_MECHANISM *mech);

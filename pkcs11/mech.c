@@ -205,6 +205,9 @@ CK_RV qkt_op_init(QKT_SESSION *s, int kind, const CK_MECHANISM *mech, CK_OBJECT_
         return CKR_HOST_MEMORY;
     op->kind = kind;
     op->mech = mech->mechanism;
+    op->auth_needed = (kind == QKT_SIGN || kind == QKT_DECRYPT) &&
+                      qkt_obj_class(key) == CKO_PRIVATE_KEY &&
+                      qkt_obj_bool(key, CKA_ALWAYS_AUTHENTICATE);
     if (kind == QKT_DIGEST)
         rv = qkt_digest_init(op, mech);
     else if (qkt_asym_mech(mech->mechanism))
@@ -256,11 +259,22 @@ static CK_RV out_check(CK_BYTE *out, CK_ULONG *outlen, CK_ULONG need, int *done)
 
 /* Key-pair operations (asym.c) under the same rules: a length query or CKR_BUFFER_TOO_SMALL
  * keeps the operation, anything else ends it. Input is collected or digested by asym.c. */
+/* A key with CKA_ALWAYS_AUTHENTICATE is used only after C_Login(CKU_CONTEXT_SPECIFIC). */
+static CK_RV authorised(QKT_SESSION *s, QKT_OP *op)
+{
+    if (!op->auth_needed || op->auth_ok)
+        return CKR_OK;
+    qkt_op_end(s, op->kind);
+    return CKR_USER_NOT_LOGGED_IN;
+}
+
 static CK_RV asym_finish(QKT_SESSION *s, QKT_OP *op, CK_BYTE *out, CK_ULONG *outlen)
 {
     int done;
     CK_RV rv;
 
+    if ((rv = authorised(s, op)) != CKR_OK)
+        return rv;
     if (op->kind == QKT_SIGN) {
         rv = out_check(out, outlen, op->out_len, &done);
         if (done)
@@ -284,18 +298,18 @@ static CK_RV asym_oneshot(QKT_SESSION *s, QKT_OP *op, const CK_BYTE *in, CK_ULON
         qkt_op_end(s, op->kind);
         return CKR_OPERATION_ACTIVE;
     }
-    if (op->kind == QKT_SIGN && out == NULL) {
-        *outlen = op->out_len;
-        return CKR_OK;
+    if ((rv = authorised(s, op)) != CKR_OK)
+        return rv;
+    if (op->kind == QKT_SIGN) { /* the length is known: answer before any input is taken */
+        int done;
+        rv = out_check(out, outlen, op->out_len, &done);
+        if (done)
+            return rv;
     }
     op->buflen = 0; /* a repeated call after a length query gives the input again */
     if ((rv = qkt_asym_update(op, in, inlen)) != CKR_OK) {
         qkt_op_end(s, op->kind);
         return rv;
-    }
-    if (op->kind == QKT_SIGN && *outlen < op->out_len) {
-        *outlen = op->out_len;
-        return CKR_BUFFER_TOO_SMALL;
     }
     return asym_finish(s, op, out, outlen);
 }
@@ -359,6 +373,8 @@ CK_RV qkt_op_update(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen,
     if (op == NULL)
         return CKR_OPERATION_NOT_INITIALIZED;
     if (op->asym) {
+        if ((rv = authorised(s, op)) != CKR_OK)
+            return rv;
         if (outlen != NULL) /* encrypt/decrypt: all output comes at the final step */
             *outlen = 0;
         op->started = 1;

@@ -246,6 +246,17 @@ static void test_rsa_cross(void)
     siglen = sizeof(sig);
     EXPECT(F->C_SignFinal(s, sig, &siglen), CKR_OK);
     CU_ASSERT(siglen == wl && memcmp(sig, want, wl) == 0);
+    /* a length query and a too-small buffer keep the operation and take no input: the
+     * signature that follows is still over "abc" (Base 3.0, 5.2) */
+    EXPECT(F->C_SignInit(s, &m, priv), CKR_OK);
+    siglen = 0;
+    EXPECT(F->C_Sign(s, (CK_BYTE_PTR) "abc", 3, NULL, &siglen), CKR_OK);
+    CU_ASSERT_EQUAL(siglen, 256);
+    siglen = 10;
+    EXPECT(F->C_Sign(s, (CK_BYTE_PTR) "abc", 3, sig, &siglen), CKR_BUFFER_TOO_SMALL);
+    siglen = sizeof(sig);
+    EXPECT(F->C_Sign(s, (CK_BYTE_PTR) "abc", 3, sig, &siglen), CKR_OK);
+    CU_ASSERT(siglen == wl && memcmp(sig, want, wl) == 0);
     /* raw CKM_RSA_PKCS over the DigestInfo gives the same signature */
     unsigned char di[51];
     p11_unhex("3031300d060960864801650304020105000420", di);
@@ -600,6 +611,39 @@ static void test_token_pairs(void)
     CU_ASSERT(!in_store(parts.v[3] + 8, 16));
 }
 
+/* ---- CKA_ALWAYS_AUTHENTICATE: the PIN again for each signature (Base 3.0, 4.9) ----------- */
+static void test_always_authenticate(void)
+{
+    CK_SESSION_HANDLE s;
+    CK_OBJECT_HANDLE pub, priv;
+    CK_MECHANISM g = {CKM_EC_KEY_PAIR_GEN, NULL, 0},
+                 m = {CKM_ECDSA, NULL, 0}; /* over a hash: SoftHSM2 lacks ECDSA_SHA256 */
+    unsigned char sig[200], h32[32] = {7};
+    CK_ULONG sl = sizeof(sig);
+
+    if (!p11_has_mech(CKM_EC_KEY_PAIR_GEN))
+        return;
+    s = p11_session(1);
+    CK_ATTRIBUTE tpub[] = {{CKA_EC_PARAMS, (void *)oid_p256, sizeof(oid_p256)}};
+    CK_ATTRIBUTE tpriv[] = {BOOL_ATTR(CKA_SIGN, yes), BOOL_ATTR(CKA_ALWAYS_AUTHENTICATE, yes)};
+    EXPECT(F->C_GenerateKeyPair(s, &g, tpub, 1, tpriv, 2, &pub, &priv), CKR_OK);
+    /* no context login: refused (and the operation is over) */
+    EXPECT(sign(s, &m, priv, h32, 32, sig, &sl), CKR_USER_NOT_LOGGED_IN);
+    /* a context login with no operation to authorise */
+    EXPECT(F->C_Login(s, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR *)USER_PIN, 6),
+           CKR_OPERATION_NOT_INITIALIZED);
+    EXPECT(F->C_SignInit(s, &m, priv), CKR_OK);
+    EXPECT(F->C_Login(s, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR *)"654321", 6), CKR_PIN_INCORRECT);
+    EXPECT(F->C_Login(s, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR *)USER_PIN, 6), CKR_OK);
+    sl = sizeof(sig);
+    EXPECT(F->C_Sign(s, (CK_BYTE_PTR)h32, 32, sig, &sl), CKR_OK);
+    EXPECT(verify(s, &m, pub, h32, 32, sig, sl), CKR_OK);
+    /* once per operation: the next signature asks again */
+    sl = sizeof(sig);
+    EXPECT(sign(s, &m, priv, h32, 32, sig, &sl), CKR_USER_NOT_LOGGED_IN);
+    F->C_CloseSession(s);
+}
+
 /* ---- bad input ---------------------------------------------------------------------------- */
 static void test_errors(void)
 {
@@ -686,6 +730,8 @@ int main(int argc, char **argv)
     CU_add_test(suite, "generated pairs: attributes, OpenSSL verifies", test_generate);
     CU_add_test(suite, "AES-KWP wrap and unwrap of a private key", test_wrap_private);
     CU_add_test(suite, "token pairs across a restart, sealed in the store", test_token_pairs);
+    CU_add_test(suite, "CKA_ALWAYS_AUTHENTICATE: a context login per signature",
+                test_always_authenticate);
     CU_add_test(suite, "bad input", test_errors);
     int rc = p11_run(which);
     p11_teardown();
