@@ -130,8 +130,10 @@ $(server ec "$port_ec")
 }
 CONF
 chmod 755 "$T"
-chown -R "$worker:$worker_group" "$T/store"
-[[ -n ${SOFTHSM2_CONF:-} ]] && chown -R "$worker:$worker_group" "$T/softhsm"
+if ((EUID == 0)); then # otherwise nginx ignores `user` and the workers run as the caller
+  chown -R "$worker:$worker_group" "$T/store"
+  [[ -n ${SOFTHSM2_CONF:-} ]] && chown -R "$worker:$worker_group" "$T/softhsm"
+fi
 nginx_pid= # the shell running nginx in the foreground (daemon off); the master is its child
 stop_nginx() {
   [[ -f $T/nginx/nginx.pid ]] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null
