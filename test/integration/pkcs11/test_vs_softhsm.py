@@ -253,6 +253,43 @@ def main():
                 check(f"{name}: {o.name} decrypts what {a.name} encrypted",
                       bytes(o.s.decrypt(o.rsa, works[a.name], m)) == secret)
 
+    # RSA PKCS#1 v1.5 encryption: randomised padding; each decrypts the other's and OpenSSL's
+    def rsa_pkcs_enc():
+        secret = os.urandom(32)
+        ref = rsa_pub.encrypt(secret, padding.PKCS1v15())
+        cts = {t.name: bytes(t.s.encrypt(t.rsa_pub, secret, P.MechanismRSAPKCS1)) for t in both}
+        for a, o in ((q, h), (h, q)):
+            check(f"CKM_RSA_PKCS encryption: {o.name} decrypts what {a.name} encrypted",
+                  bytes(o.s.decrypt(o.rsa, cts[a.name], P.MechanismRSAPKCS1)) == secret)
+            check(f"CKM_RSA_PKCS encryption: {a.name} decrypts what OpenSSL encrypted",
+                  bytes(a.s.decrypt(a.rsa, ref, P.MechanismRSAPKCS1)) == secret)
+            check(f"CKM_RSA_PKCS encryption: OpenSSL decrypts what {a.name} encrypted",
+                  rsa_key.decrypt(cts[a.name], padding.PKCS1v15()) == secret)
+    if shared(both, P.CKM_RSA_PKCS, "CKM_RSA_PKCS encryption"):
+        run_case("CKM_RSA_PKCS encryption", rsa_pkcs_enc)
+
+    # Key pairs each token makes: the public attributes come out in the same encodings
+    def generated():
+        got = []
+        for t in both:
+            ecpub, _ = t.s.generateKeyPair(
+                [(P.CKA_TOKEN, False), (P.CKA_EC_PARAMS, P256), (P.CKA_VERIFY, True)],
+                [(P.CKA_TOKEN, False), (P.CKA_SIGN, True)], mecha=P.MechanismECGENERATEKEYPAIR)
+            rsapub, _ = t.s.generateKeyPair(
+                [(P.CKA_TOKEN, False), (P.CKA_MODULUS_BITS, 2048),
+                 (P.CKA_PUBLIC_EXPONENT, (1, 0, 1)), (P.CKA_VERIFY, True)],
+                [(P.CKA_TOKEN, False), (P.CKA_SIGN, True)], mecha=P.MechanismRSAGENERATEKEYPAIR)
+            params, point = [bytes(v) for v in t.s.getAttributeValue(
+                ecpub, [P.CKA_EC_PARAMS, P.CKA_EC_POINT], allAsBinary=True)]
+            n, e, bits = t.s.getAttributeValue(
+                rsapub, [P.CKA_MODULUS, P.CKA_PUBLIC_EXPONENT, P.CKA_MODULUS_BITS])
+            got.append((params, point[:3], len(point), len(n), bytes(e), bits))
+        check("generated P-256 and RSA-2048 public keys: same attribute encodings on both",
+              got[0] == got[1], f"{got[0]} vs {got[1]}")
+    if shared(both, P.CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN") and \
+            shared(both, P.CKM_RSA_PKCS_KEY_PAIR_GEN, "CKM_RSA_PKCS_KEY_PAIR_GEN"):
+        run_case("generated key pairs", generated)
+
     # ECDSA P-256: CKM_ECDSA over a SHA-256 digest (the mechanism both offer); cross-verified
     def ecdsa():
         d = digest(MSG)
