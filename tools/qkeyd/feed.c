@@ -93,7 +93,7 @@ static void *feed_main(void *arg)
     while (!atomic_load(&a->stop) && atomic_load(&f->running)) {
         if ((rc = qks_rng_state(a->ks)) != QKS_OK ||
             (rc = qks_random(a->ks, (unsigned char *)rpi->buf, n)) != QKS_OK) {
-            snprintf(detail, sizeof(detail), "RNG %s: %s", qks_strerror(rc), qks_last_error());
+            snprintf(detail, sizeof(detail), "%s: %s", qks_strerror(rc), qks_last_error());
             feed_stop_with(a, detail);
             break;
         }
