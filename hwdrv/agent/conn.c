@@ -19,6 +19,8 @@
 #include "qkey/secmem.h"
 #include "agent.h"
 
+#define QAG_SMALL_BODY 256 /* requests up to this size go out in one send (all of ours do) */
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -184,7 +186,7 @@ static int call_locked(QAG_CONN *c, uint8_t op, const unsigned char *body, size_
                        unsigned char *reply, size_t cap, size_t *reply_len)
 {
     uint64_t deadline = now_ms() + (uint64_t)c->timeout_ms;
-    unsigned char hdr[QAG_HDR_LEN];
+    unsigned char hdr[QAG_HDR_LEN], msg[QAG_HDR_LEN + QAG_SMALL_BODY];
     QAG_HDR h = {QAG_VERSION, op, 0, 0, (uint32_t)body_len};
     int rc, sent_any = 0;
 
@@ -201,11 +203,18 @@ static int call_locked(QAG_CONN *c, uint8_t op, const unsigned char *body, size_
             fresh = 1;
         }
         h.request_id = ++c->next_id;
-        qag_hdr_encode(hdr, &h);
         sent_any = 0;
-        rc = send_all(c, hdr, sizeof(hdr), deadline, &sent_any);
-        if (rc == QKS_OK && body_len > 0)
-            rc = send_all(c, body, body_len, deadline, &sent_any);
+        if (body_len <= QAG_SMALL_BODY) { /* the usual request: one send */
+            qag_hdr_encode(msg, &h);
+            if (body_len > 0)
+                memcpy(msg + QAG_HDR_LEN, body, body_len);
+            rc = send_all(c, msg, QAG_HDR_LEN + body_len, deadline, &sent_any);
+        } else {
+            qag_hdr_encode(hdr, &h);
+            rc = send_all(c, hdr, sizeof(hdr), deadline, &sent_any);
+            if (rc == QKS_OK)
+                rc = send_all(c, body, body_len, deadline, &sent_any);
+        }
         if (rc == QKS_OK)
             break;
         drop(c);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "qkey/secmem.h"
@@ -26,6 +27,26 @@ typedef struct {
     QKD_CLIENT who;
 } SESSION;
 
+static int send_all(int fd, const unsigned char *p, size_t n);
+
+/* Header and body in one sendmsg (one system call for the usual reply), the rest in a loop. */
+static int send_two(int fd, const unsigned char *a, size_t na, const unsigned char *b, size_t nb)
+{
+    struct iovec iov[2] = {{(void *)a, na}, {(void *)b, nb}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = nb > 0 ? 2 : 1};
+    ssize_t w;
+
+    do
+        w = sendmsg(fd, &m, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w < 0)
+        return -1;
+    if ((size_t)w < na)
+        return send_all(fd, a + w, na - (size_t)w) == 0 ? send_all(fd, b, nb) : -1;
+    w -= (ssize_t)na;
+    return (size_t)w < nb ? send_all(fd, b + w, nb - (size_t)w) : 0;
+}
+
 static int send_all(int fd, const unsigned char *p, size_t n)
 {
     while (n > 0) {
@@ -40,19 +61,19 @@ static int send_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-/* Read exactly n bytes; -1 on EOF, error or a stopping agent. */
+/* Read exactly n bytes; -1 on EOF, error or a stopping agent. Reads first, waits only when
+ * nothing is there (a request's body usually arrives with its header). */
 static int recv_all(SESSION *s, unsigned char *p, size_t n)
 {
     while (n > 0) {
-        struct pollfd pf = {.fd = s->fd, .events = POLLIN};
-        int r = poll(&pf, 1, IDLE_MS);
-        if (atomic_load(&s->a->stop))
-            return -1;
-        if (r == 0 || (r < 0 && errno == EINTR))
+        ssize_t got = recv(s->fd, p, n, MSG_DONTWAIT);
+        if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
+            struct pollfd pf = {.fd = s->fd, .events = POLLIN};
+            (void)poll(&pf, 1, IDLE_MS); /* a timeout or EINTR just loops */
+            if (atomic_load(&s->a->stop))
+                return -1;
             continue;
-        ssize_t got = recv(s->fd, p, n, 0);
-        if (got < 0 && errno == EINTR)
-            continue;
+        }
         if (got <= 0)
             return -1;
         p += got;
@@ -68,9 +89,7 @@ static int reply(SESSION *s, const QAG_HDR *req, int status, const unsigned char
                  req->request_id, (uint32_t)len};
 
     qag_hdr_encode(hdr, &h);
-    if (send_all(s->fd, hdr, sizeof(hdr)) != 0)
-        return -1;
-    return len > 0 ? send_all(s->fd, body, len) : 0;
+    return send_two(s->fd, hdr, sizeof(hdr), body, len);
 }
 
 static int reply_error(SESSION *s, const QAG_HDR *req, int rc, const char *detail)
