@@ -91,6 +91,22 @@ check_bad "unknown configuration key 'agent.grants'" "grants = root"
 printf '%s\n' "[qkd]" "driver = agent" "sae_id = SAE_A" >"$T/bad.conf"
 "$QKEYD" --check "$T/bad.conf" 2>&1 | grep -q "client's setting" && pass "--check refuses qkd.driver = agent in the agent" || fail "--check with driver = agent"
 
+# `qkey sim init --agent`: the files it writes work as they are
+agent_stop b
+"$QKEY" sim init --agent --grant "root @nogroup" "$T/ready" >/dev/null 2>&1 || fail "qkey sim init --agent"
+"$QKEYD" --conf "$T/ready/qkeyd-a.conf" >"$T/ready-a.log" 2>&1 &
+AGENT_PID[ra]=$!
+"$QKEYD" --conf "$T/ready/qkeyd-b.conf" >"$T/ready-b.log" 2>&1 &
+AGENT_PID[rb]=$!
+for i in $(seq 100); do [[ -S $T/ready/qkeyd-a.sock && -S $T/ready/qkeyd-b.sock ]] && break; sleep 0.05; done
+out=$(QKEY_CONF=$T/ready/qkey-a.conf "$QKEY" key new SAE_B 2>&1) && id=${out%% *} key=${out##* } &&
+  [[ $(QKEY_CONF=$T/ready/qkey-b.conf "$QKEY" key get SAE_A "$id" 2>&1) == "$key" ]] &&
+  ! grep -q "sim_link" "$T/ready/qkey-a.conf" "$T/ready/sae-b.cnf" && [[ $(stat -c %a "$T/ready/qkeyd-a.conf") == 600 ]] &&
+  pass "qkey sim init --agent: the agents' files (0600) and credential-free clients work as written" ||
+  fail "qkey sim init --agent round trip: $out"
+agent_stop ra
+agent_stop rb
+
 # SIGTERM: the agent stops, removes its socket; clients then fail cleanly, naming the socket
 agent_stop a
 [[ ! -e $T/qkeyd-a.sock ]] && pass "a stopped agent removes its socket" || fail "socket left behind"
