@@ -127,4 +127,29 @@ nb=$(grep -c " get " "$K/qkeyd-b.journal")
   pass "$((N + 20)) handshakes: agent B fetched $nb keys, the KME delivered ${h[1]} key IDs (${h[2]} distinct), the pool keeps the rest" ||
   fail "history: issued ${h[0]}, delivered ${h[1]}, distinct ${h[2]}; agent B fetched $nb; journal duplicates $jd"
 stop_nginx
+
+# a request in flight when the agent dies: KME B holds agent B's dec_keys for 3 s, agent B is
+# killed (-9) meanwhile; the client's request fails cleanly, saying so, and is not repeated; after
+# a restart the key ID is either fetched once or reported delivered, never delivered twice
+id=$(QKEY_CONF=$K/qkey-a.conf "$QKEY" key new SAE_B 2>"$T/inflight.err" | awk '{print $1}')
+echo '{"kme":"B","fault":"delay","delay_ms":3000,"count":1}' >"$K/fault.json.tmp" && mv "$K/fault.json.tmp" "$K/fault.json"
+QKEY_CONF=$K/qkey-b.conf "$QKEY" key get SAE_A "$id" >/dev/null 2>"$T/inflight.err" &
+CL=$!
+sleep 0.8
+kill -9 ${AGENT_PID[b]}
+wait ${AGENT_PID[b]} 2>/dev/null
+wait $CL && fail "the request in flight succeeded after kill -9 of its agent" ||
+  { grep -q "closed the connection during the request.*not repeated" "$T/inflight.err" &&
+    pass "the request in flight when agent B died fails cleanly: $(cut -c1-140 "$T/inflight.err")" ||
+    fail "in-flight failure: $(cat "$T/inflight.err")"; }
+rm -f "$K/fault.json"
+"$QKEYD" --conf "$K/qkeyd-b.conf" >>"$T/qkeyd-b.log" 2>&1 &
+AGENT_PID[b]=$!
+for i in $(seq 100); do QKEY_CONF=$K/qkey-b.conf "$QKEY" rand 1 >/dev/null 2>&1 && break; sleep 0.05; done
+again=$(QKEY_CONF=$K/qkey-b.conf "$QKEY" key get SAE_A "$id" 2>&1 >/dev/null) && again=fetched
+n=$(grep -c " $id$" "$K/qkeyd-b.journal")
+d=$(sqlite3 "$K/store.db" "SELECT COUNT(delivered) FROM history WHERE key_id = '$id'")
+[[ $d -le 1 && $n -le 1 && ($again == fetched || $again == *"already delivered"*) ]] &&
+  pass "after the restart the key ID is $([[ $again == fetched ]] && echo "fetched once" || echo "reported delivered"): KME deliveries $d, agent journal $n" ||
+  fail "after the restart: '$again', KME deliveries $d, journal $n"
 finish
