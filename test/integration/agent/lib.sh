@@ -13,6 +13,19 @@ pass() { echo "ok: $*"; }
 finish() { echo "$fails failure(s)"; [[ $fails == 0 ]]; exit $?; }
 QKEY=$BIN/qkey
 QKEYD=$BIN/qkeyd
+# a sanitizer build: unmodified openssl loads an ASan-built qkey.so only with the runtimes
+# preloaded (a wrapper first on PATH, as test/integration/kme/lib.sh does)
+if [[ ${QKEY_SANITIZE:-OFF} == ON ]]; then
+  mkdir -p "$T/bin"
+  cat >"$T/bin/openssl" <<WRAP
+#!/bin/sh
+LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \\
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \\
+exec $(command -v openssl) "\$@"
+WRAP
+  chmod +x "$T/bin/openssl"
+  PATH=$T/bin:$PATH
+fi
 declare -A AGENT_PID=()
 
 side_sae() { [[ $1 == a ]] && echo SAE_A || echo SAE_B; }
