@@ -71,6 +71,7 @@ static const QKS_CONFIG_KEY known_keys[] = {
     {"agent.random", 0},       /* qkeyd: users and @groups granted random bytes */
     {"agent.journal", 0},      /* qkeyd: file every handed-out key ID is appended to */
     {"agent.metrics_file", 0}, /* qkeyd: Prometheus text file, rewritten every 10 s */
+    {"agent.metrics_port", 0}, /* qkeyd: opt-in HTTP /metrics on 127.0.0.1:PORT */
     {"agent.grant.", 1},       /* qkeyd: agent.grant.<peer SAE> = users and @groups */
     {NULL, 0},
 };

@@ -64,7 +64,7 @@ static int agent_open(QKD_AGENT *a, const char *path)
     int rc;
 
     memset(a, 0, sizeof(*a));
-    a->listen_fd = a->journal_fd = -1;
+    a->listen_fd = a->journal_fd = a->metrics_fd = -1;
     for (size_t i = 0; i < QKD_MAX_CLIENTS; i++)
         a->client_fds[i] = -1;
     pthread_mutex_init(&a->lock, NULL);
@@ -101,6 +101,11 @@ static int agent_open(QKD_AGENT *a, const char *path)
         return 0;
     }
     a->metrics_file = qks_config_get(a->cfg, "agent.metrics_file");
+    if (qks_config_get_long(a->cfg, "agent.metrics_port", 0, 1, 65535, &a->metrics_port) !=
+        QKS_OK) {
+        fprintf(stderr, "qkeyd: %s: agent.metrics_port: a TCP port (1-65535) expected\n", path);
+        return 0;
+    }
     if ((rc = qks_ctx_new(a->cfg, &a->ks)) != QKS_OK) {
         fprintf(stderr, "qkeyd: %s: cannot open the key source: %s: %s\n", path, qks_strerror(rc),
                 qks_last_error());
@@ -255,25 +260,44 @@ static int serve(QKD_AGENT *a)
     a->started = time(NULL);
     if (!listen_on(a))
         return 1;
+    if (a->metrics_port > 0) {
+        char why[256];
+        if (!qkd_metrics_listen(a, why, sizeof(why))) {
+            fprintf(stderr, "qkeyd: %s\n", why);
+            return 1;
+        }
+    }
     if (qkd_feed_start(a) != QKS_OK)
         fprintf(stderr, "qkeyd: the kernel feed could not start\n");
     fprintf(stderr, "qkeyd: serving %s (SAE %s)\n", a->socket_path,
             qks_ctx_sae_id(a->ks) ? qks_ctx_sae_id(a->ks) : "none");
     while (!atomic_load(&a->stop)) {
-        struct pollfd p = {.fd = a->listen_fd, .events = POLLIN};
-        int r = poll(&p, 1, 500);
+        struct pollfd p[2] = {{.fd = a->listen_fd, .events = POLLIN},
+                              {.fd = a->metrics_fd, .events = POLLIN}};
+        int r = poll(p, a->metrics_fd >= 0 ? 2 : 1, 500);
         if (a->metrics_file != NULL && time(NULL) >= next_metrics) {
             qkd_metrics_write(a);
             next_metrics = time(NULL) + METRICS_PERIOD_SEC;
         }
         if (r <= 0)
             continue;
-        int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd >= 0)
-            (void)qkd_serve_start(a, fd); /* a refused connection is counted there */
+        if (p[0].revents & POLLIN) {
+            int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+            if (fd >= 0)
+                (void)qkd_serve_start(a, fd); /* a refused connection is counted there */
+        }
+        if (a->metrics_fd >= 0 && (p[1].revents & POLLIN)) {
+            int fd = accept4(a->metrics_fd, NULL, NULL, SOCK_CLOEXEC);
+            if (fd >= 0) {
+                qkd_metrics_answer(a, fd);
+                close(fd);
+            }
+        }
     }
     fprintf(stderr, "qkeyd: stopping\n");
     close(a->listen_fd);
+    if (a->metrics_fd >= 0)
+        close(a->metrics_fd);
     if (a->own_socket)
         (void)unlink(a->socket_path);
     qkd_feed_stop(a);

@@ -3,10 +3,14 @@
  * status object STATUS returns: for node_exporter's textfile collector (agent.metrics_file,
  * rewritten atomically) or `qkeyd --metrics`. One table names every metric.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "qkeyd.h"
@@ -179,4 +183,61 @@ void qkd_metrics_write(QKD_AGENT *a)
 done:
     free(text);
     json_decref(st);
+}
+
+int qkd_metrics_listen(QKD_AGENT *a, char *why, size_t why_len)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)a->metrics_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)); /* restart in TIME_WAIT */
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 16) != 0) {
+        snprintf(why, why_len, "agent.metrics_port = %ld: cannot listen on 127.0.0.1: %s",
+                 a->metrics_port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    a->metrics_fd = fd;
+    return 1;
+}
+
+/* One HTTP/1.0 exchange, bounded: 4 KiB of request, 1 s each way; GET /metrics or 404. */
+void qkd_metrics_answer(QKD_AGENT *a, int fd)
+{
+    static const char ok[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                             "Connection: close\r\n\r\n";
+    static const char nf[] = "HTTP/1.0 404 Not Found\r\nConnection: close\r\n\r\n"
+                             "qkeyd serves /metrics only\n";
+    struct timeval tv = {1, 0};
+    char req[4096], *text = NULL, *js;
+    size_t got = 0;
+    json_t *st;
+
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    while (got < sizeof(req) - 1) {
+        ssize_t n = recv(fd, req + got, sizeof(req) - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        req[got] = '\0';
+        if (strstr(req, "\r\n\r\n") != NULL || strstr(req, "\n\n") != NULL)
+            break;
+    }
+    req[got] = '\0';
+    if (strncmp(req, "GET /metrics ", 13) != 0 && strncmp(req, "GET /metrics\r", 13) != 0) {
+        (void)send(fd, nf, sizeof(nf) - 1, MSG_NOSIGNAL); /* a scraper that gives up is fine */
+        return;
+    }
+    if ((js = qkd_status_json(a)) != NULL && (st = json_loads(js, 0, NULL)) != NULL) {
+        text = qkd_metrics_render(st);
+        json_decref(st);
+    }
+    free(js);
+    if (text != NULL && send(fd, ok, sizeof(ok) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(ok) - 1))
+        (void)send(fd, text, strlen(text), MSG_NOSIGNAL);
+    free(text);
 }

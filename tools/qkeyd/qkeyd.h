@@ -92,6 +92,8 @@ typedef struct {
     int own_socket; /* 1: we bound it (unlink at exit); 0: systemd's */
     int journal_fd; /* agent.journal, -1 if unset */
     const char *metrics_file;
+    long metrics_port; /* agent.metrics_port, 0 = off */
+    int metrics_fd;    /* its listening socket on 127.0.0.1, -1 when off */
     atomic_int stop;
     pthread_mutex_t lock; /* users, clients, feed figures */
     QKD_USER_STATS users[QKD_MAX_USERS];
@@ -122,6 +124,9 @@ char *qkd_status_json(QKD_AGENT *a);
 char *qkd_metrics_render(const json_t *status);
 /* Write agent.metrics_file atomically (temp file + rename). */
 void qkd_metrics_write(QKD_AGENT *a);
+/* agent.metrics_port: listen on 127.0.0.1 (0 and a reason on failure); answer one connection. */
+int qkd_metrics_listen(QKD_AGENT *a, char *why, size_t why_len);
+void qkd_metrics_answer(QKD_AGENT *a, int fd);
 
 /* feed.c */
 int qkd_feed_config(QKD_AGENT *a, char *why, size_t why_len);

@@ -52,7 +52,8 @@ out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups env QKEY_CONF=$T/cli
 
 # a group grant lets nobody in (nogroup), without restarting anything else
 agent_stop a
-GRANT="root @nogroup" agent_conf a
+MPORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+GRANT="root @nogroup" agent_conf a "metrics_port = $MPORT" "metrics_file = $T/qkeyd.prom"
 agent_start a
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups env QKEY_CONF=$T/client-a.conf "$QKEY" key new SAE_B 2>&1) &&
   pass "a grant to @nogroup lets nobody have a key" || fail "@nogroup grant: $out"
@@ -68,6 +69,13 @@ peer=$(QKEY_CONF=$T/client-a.conf "$QKEY" status --json | python3 -c "import jso
 grep -q '^qkeyd_user_keys_new_total{user="nobody"} 1$' "$T/metrics" && grep -q '^qkeyd_rng_ok 1$' "$T/metrics" &&
   grep -q '^# TYPE qkeyd_feed_bytes_total counter$' "$T/metrics" &&
   pass "qkeyd --metrics prints Prometheus text ($(grep -vc '^#' "$T/metrics") samples)" || fail "metrics: $(head -5 "$T/metrics")"
+# the opt-in loopback endpoint and the textfile collector's file carry the same figures
+curl -s "http://127.0.0.1:$MPORT/metrics" >"$T/metrics.http"
+grep -q '^qkeyd_user_keys_new_total{user="nobody"} 1$' "$T/metrics.http" &&
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/other") == 404 ]] &&
+  pass "http://127.0.0.1:$MPORT/metrics serves the figures (other paths: 404)" || fail "metrics endpoint: $(head -3 "$T/metrics.http")"
+ss -ltn | grep -q "127.0.0.1:$MPORT " && ! ss -ltn | grep -q "0.0.0.0:$MPORT " && pass "the metrics port listens on loopback only" || fail "metrics port: $(ss -ltn | grep $MPORT)"
+grep -q '^# TYPE qkeyd_pool_keys gauge$' "$T/qkeyd.prom" && pass "agent.metrics_file is written for the textfile collector" || fail "no $T/qkeyd.prom"
 if command -v promtool >/dev/null; then
   promtool check metrics <"$T/metrics" >/dev/null 2>&1 && pass "promtool accepts the metrics" || fail "promtool: $(promtool check metrics <"$T/metrics" 2>&1 | head -2)"
 fi
