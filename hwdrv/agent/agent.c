@@ -97,18 +97,27 @@ static void free_keys(QKS_KEY **keys, size_t n)
     }
 }
 
+/* NEW_KEY carries the purpose: the agent applies its qkd.reserve to TLS handshakes. */
+static int agent_enc_key_purpose(QHW_QKD *drv, const char *slave_sae, size_t key_bytes, int purpose,
+                                 QKS_KEY **key)
+{
+    unsigned char body[3 + 1 + QKS_SAE_ID_MAX];
+    size_t n = qag_body_new_key(body, sizeof(body), slave_sae, (unsigned)purpose, key_bytes);
+
+    *key = NULL;
+    if (n == 0)
+        return qks_set_error(QKS_ERR_INVALID, "agent driver: malformed NEW_KEY arguments");
+    return key_call((AGENT_QKD *)drv, QAG_OP_NEW_KEY, body, n, key_bytes, key);
+}
+
 static int agent_enc_keys(QHW_QKD *drv, const char *slave_sae, size_t key_bytes, size_t number,
                           QKS_KEY **keys)
 {
-    AGENT_QKD *a = (AGENT_QKD *)drv;
-    unsigned char body[3 + 1 + QKS_SAE_ID_MAX];
-    size_t n = qag_body_new_key(body, sizeof(body), slave_sae, QKS_PURPOSE_ANY, key_bytes);
     int rc;
 
-    if (n == 0)
-        return qks_set_error(QKS_ERR_INVALID, "agent driver: malformed NEW_KEY arguments");
     for (size_t i = 0; i < number; i++)
-        if ((rc = key_call(a, QAG_OP_NEW_KEY, body, n, key_bytes, &keys[i])) != QKS_OK) {
+        if ((rc = agent_enc_key_purpose(drv, slave_sae, key_bytes, QKS_PURPOSE_ANY, &keys[i])) !=
+            QKS_OK) {
             free_keys(keys, i);
             return rc;
         }
@@ -190,6 +199,7 @@ const QHW_QKD_METHOD qhw_qkd_agent_method = {
     .status = agent_status,
     .after_fork = agent_after_fork,
     .stored = NULL, /* qkd.reserve is the agent's to enforce (its own configuration) */
+    .enc_key_purpose = agent_enc_key_purpose,
 };
 
 /* ---- rng.source = agent ----------------------------------------------------------------- */

@@ -44,6 +44,27 @@ if cat "$T/strace-srv" "$T/strace-cli" | grep -v ENOENT | grep -qE "$T/link|/dev
 else
   pass "openssl s_server and s_client open neither the link nor an RNG device (strace)"
 fi
+# qkd.reserve is the agent's: a TLS handshake carries its purpose through the agent, which
+# refuses it at the reserve while `qkey key new` (another use) still gets keys
+agent_stop a
+agent_conf a "[qkd]" "sim_max_keys = 8" "reserve = 6"
+agent_start a
+QKEY_CONF=$T/client-a.conf "$QKEY" key new SAE_B >/dev/null 2>&1 && QKEY_CONF=$T/client-a.conf "$QKEY" key new SAE_B >/dev/null 2>&1 ||
+  fail "keys for other uses below the reserve"
+OPENSSL_CONF=$T/agent-a.cnf openssl s_server -cert "$T/srv.pem" -key "$T/srv.key" -accept $PORT -naccept 1 -www >"$T/srv2.log" 2>&1 &
+SRV=$!
+for i in $(seq 50); do grep -q ACCEPT "$T/srv2.log" 2>/dev/null && break; sleep 0.1; done
+echo | OPENSSL_CONF=$T/agent-b.cnf timeout 15 openssl s_client -connect 127.0.0.1:$PORT -groups x25519_qkd \
+  -CAfile "$T/srv.pem" -servername localhost >"$T/cli2.out" 2>&1
+kill $SRV 2>/dev/null
+wait $SRV 2>/dev/null
+refusals=$(agent_status a "st['keysource']['peers'][0]['reserve_refusals']")
+! grep -q "^New, TLSv1.3" "$T/cli2.out" && [[ $refusals == 1 ]] &&
+  pass "at the agent's qkd.reserve the handshake is refused (reserve_refusals $refusals) while key new got 2 keys" ||
+  fail "reserve through the agent: refusals $refusals, $(grep -m1 -E "^New|alert" "$T/cli2.out")"
+grep -q "reserve" "$T/srv2.log" && pass "s_server's error names the reserve: $(grep -m1 -o "link to SAE_B at its reserve[^:]*" "$T/srv2.log")" ||
+  echo "   (s_server printed: $(grep -m1 -i error "$T/srv2.log" | cut -c1-120))"
+
 out=$(QKEY_CONF=$T/client-b.conf "$QKEY" status --config "$T/agent-b.cnf" 2>&1)
 rc=$?
 [[ $rc == 0 ]] && pass "qkey status --config proves QRNG seeding and x25519_qkd through the agent" ||
