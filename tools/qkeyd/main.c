@@ -301,7 +301,17 @@ static int serve(QKD_AGENT *a)
     if (a->own_socket)
         (void)unlink(a->socket_path);
     qkd_feed_stop(a);
-    qkd_serve_stop_all(a);
+    {
+        long timeout_ms = 10000;
+        (void)qks_config_get_long(a->cfg, "qkd.timeout_ms", 10000, 1, 3600000, &timeout_ms);
+        size_t left = qkd_serve_stop_all(a, timeout_ms + 1000);
+        if (left > 0) {
+            /* a thread still inside the key source: freeing it under that thread is worse
+             * than leaving the pool to the kernel, which frees the (locked) pages at exit */
+            fprintf(stderr, "qkeyd: %zu requests did not finish; exiting without freeing\n", left);
+            _exit(1);
+        }
+    }
     return 0;
 }
 

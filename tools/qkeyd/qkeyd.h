@@ -71,7 +71,8 @@ typedef struct {
 } QKD_USER_STATS;
 
 #define QKD_MAX_USERS   256
-#define QKD_MAX_CLIENTS 256
+#define QKD_MAX_CLIENTS 1024 /* connections (one thread each) */
+#define QKD_MAX_PER_UID 256  /* of those, one user's: no user can take every slot */
 
 typedef struct {
     atomic_int running; /* 1 while the feed thread runs */
@@ -99,6 +100,7 @@ typedef struct {
     QKD_USER_STATS users[QKD_MAX_USERS];
     size_t nusers;
     int client_fds[QKD_MAX_CLIENTS]; /* -1 = free slot */
+    uid_t client_uids[QKD_MAX_CLIENTS];
     size_t nclients;
     uint64_t connections, refused_connections, journal_failures;
     time_t started;
@@ -107,8 +109,9 @@ typedef struct {
 
 /* server.c: serve one accepted connection on its own thread (takes the fd). */
 int qkd_serve_start(QKD_AGENT *a, int fd);
-/* Close every client connection and wait (bounded) until their threads are gone. */
-void qkd_serve_stop_all(QKD_AGENT *a);
+/* Close every client connection and wait up to wait_ms until their threads are gone; the number
+ * still running (a request the key source has not finished). */
+size_t qkd_serve_stop_all(QKD_AGENT *a, long wait_ms);
 
 /* stats.c */
 typedef enum { QKD_CNT_NEW, QKD_CNT_GET, QKD_CNT_RANDOM, QKD_CNT_REFUSED, QKD_CNT_ERROR } QKD_CNT;

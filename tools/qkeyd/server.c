@@ -257,7 +257,7 @@ int qkd_serve_start(QKD_AGENT *a, int fd)
     SESSION *s = calloc(1, sizeof(*s));
     pthread_attr_t attr;
     pthread_t t;
-    size_t slot = QKD_MAX_CLIENTS;
+    size_t slot = QKD_MAX_CLIENTS, mine = 0;
 
     if (s == NULL || qkd_client_from_fd(fd, &s->who) != 0) {
         free(s);
@@ -267,11 +267,17 @@ int qkd_serve_start(QKD_AGENT *a, int fd)
     s->a = a;
     s->fd = fd;
     pthread_mutex_lock(&a->lock);
-    for (size_t i = 0; i < QKD_MAX_CLIENTS && slot == QKD_MAX_CLIENTS; i++)
-        if (a->client_fds[i] < 0)
+    for (size_t i = 0; i < QKD_MAX_CLIENTS; i++) {
+        if (a->client_fds[i] < 0 && slot == QKD_MAX_CLIENTS)
             slot = i;
+        else if (a->client_fds[i] >= 0 && a->client_uids[i] == s->who.uid)
+            mine++;
+    }
+    if (mine >= QKD_MAX_PER_UID)
+        slot = QKD_MAX_CLIENTS;
     if (slot < QKD_MAX_CLIENTS) {
         a->client_fds[slot] = fd;
+        a->client_uids[slot] = s->who.uid;
         a->nclients++;
         a->connections++;
     } else {
@@ -300,7 +306,7 @@ int qkd_serve_start(QKD_AGENT *a, int fd)
     return 0;
 }
 
-void qkd_serve_stop_all(QKD_AGENT *a)
+size_t qkd_serve_stop_all(QKD_AGENT *a, long wait_ms)
 {
     size_t left = 1;
 
@@ -310,11 +316,12 @@ void qkd_serve_stop_all(QKD_AGENT *a)
             shutdown(a->client_fds[i], SHUT_RDWR);
     pthread_mutex_unlock(&a->lock);
     /* a request in flight finishes (bounded by qkd.timeout_ms in the key source) */
-    for (int i = 0; i < 300 && left > 0; i++) {
+    for (long i = 0; i <= wait_ms / 20 && left > 0; i++) {
         pthread_mutex_lock(&a->lock);
         left = a->nclients;
         pthread_mutex_unlock(&a->lock);
         if (left > 0)
             usleep(20000);
     }
+    return left;
 }
