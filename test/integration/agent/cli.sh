@@ -115,6 +115,21 @@ out=$(QKEY_CONF=$T/ready/qkey-a.conf "$QKEY" key new SAE_B 2>&1) && id=${out%% *
 agent_stop ra
 agent_stop rb
 
+# socket activation (the LISTEN_FDS protocol systemd's qkeyd.socket uses): the agent starts on
+# the first connection, serves on the socket it was given and leaves that socket in place
+if command -v systemd-socket-activate >/dev/null; then
+  agent_conf s
+  sed -i "s|^socket = .*|socket = $T/activated.sock|" "$T/qkeyd-s.conf" "$T/client-s.conf"
+  systemd-socket-activate -l "$T/activated.sock" "$QKEYD" --conf "$T/qkeyd-s.conf" >"$T/activate.log" 2>&1 &
+  ACT=$!
+  for i in $(seq 100); do [[ -S $T/activated.sock ]] && break; sleep 0.05; done
+  n=$(QKEY_CONF=$T/client-s.conf "$QKEY" rand 32 2>"$T/act.err" | wc -c)
+  [[ $n == 32 ]] && grep -q "serving $T/activated.sock" "$T/activate.log" &&
+    pass "socket activation: qkeyd started on the first connection and served it" || fail "socket activation: $n bytes, $(cat "$T/act.err" "$T/activate.log" | tail -3)"
+  kill $ACT 2>/dev/null
+  wait $ACT 2>/dev/null
+fi
+
 # SIGTERM: the agent stops, removes its socket; clients then fail cleanly, naming the socket
 agent_stop a
 [[ ! -e $T/qkeyd-a.sock ]] && pass "a stopped agent removes its socket" || fail "socket left behind"

@@ -86,6 +86,11 @@ for f in "$T/strace-nginx" "$T/strace-curl"; do
   [[ -z $hits ]] && pass "$(basename "$f" | sed 's/strace-//') opened no KME key file, no agent config and not the RNG device ($(grep -c open "$f") opens traced)" ||
     fail "$(basename "$f"): $hits"
 done
+# the KME connections: persistent mTLS from the agents only, none from nginx or curl
+conns=$(ss -tnp 2>/dev/null | grep -E ":($PORT_A|$PORT_B) " | grep -v "qkey-kme-sim")
+[[ -n $conns ]] && ! grep -q nginx <<<"$conns" && grep -q qkeyd <<<"$conns" &&
+  pass "the only connections to the KMEs are the agents' ($(grep -c qkeyd <<<"$conns") kept alive), none from nginx" ||
+  fail "KME connections: $conns"
 for s in a b; do
   ls -l /proc/${AGENT_PID[$s]}/fd 2>/dev/null | grep -q hwrng.bin && pass "agent $s holds the RNG device open" || fail "agent $s: no RNG device open"
 done
