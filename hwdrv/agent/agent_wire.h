@@ -52,7 +52,7 @@ typedef struct {
 void qag_hdr_encode(unsigned char out[QAG_HDR_LEN], const QAG_HDR *h);
 /* QKS_OK, or QKS_ERR_INVALID with a detail (bad magic, version, op, body too long). A reply
  * header (op has QAG_REPLY) is accepted only when `reply` is 1, a request only when 0. */
-int qag_hdr_decode(const unsigned char in[QAG_HDR_LEN], int reply, QAG_HDR *h);
+QKS_MUST_CHECK int qag_hdr_decode(const unsigned char in[QAG_HDR_LEN], int reply, QAG_HDR *h);
 
 /* Request bodies: return the body length written to out (cap bytes), or 0 if it does not fit
  * or an argument is malformed. */
@@ -62,15 +62,17 @@ size_t qag_body_get_key(unsigned char *out, size_t cap, const char *peer, const 
                         size_t key_bytes);
 size_t qag_body_random(unsigned char *out, size_t cap, size_t n);
 /* Parse the body of request `op`: QKS_OK or QKS_ERR_INVALID with a detail. */
-int qag_parse_request(uint8_t op, const unsigned char *body, size_t len, QAG_REQUEST *req);
+QKS_MUST_CHECK int qag_parse_request(uint8_t op, const unsigned char *body, size_t len,
+                                     QAG_REQUEST *req);
 
 /* The body of a key reply: id_len u8, key_id, key_len u16, key. Returns its length or 0. */
 size_t qag_body_key(unsigned char *out, size_t cap, const char *key_id, const unsigned char *key,
                     size_t key_len);
 /* Parse a key reply into key_id and key (key_cap bytes); QKS_OK or QKS_ERR_INVALID. Nothing is
  * left in `key` on failure. */
-int qag_parse_key(const unsigned char *body, size_t len, char key_id[QKS_KEY_ID_MAX + 1],
-                  unsigned char *key, size_t key_cap, size_t *key_len);
+QKS_MUST_CHECK int qag_parse_key(const unsigned char *body, size_t len,
+                                 char key_id[QKS_KEY_ID_MAX + 1], unsigned char *key,
+                                 size_t key_cap, size_t *key_len);
 
 /* Status code <-> QKS_ERR_*: the wire carries -code; unknown codes read as QKS_ERR_INTERNAL. */
 uint16_t qag_status_from_err(int err);
