@@ -85,6 +85,13 @@ dups=$(cat "$T/journal-a" | awk '$3 == "new" {print $5}' | sort | uniq -d | wc -
 [[ $(wc -l <"$T/journal-a") -ge 3 && $dups == 0 ]] && pass "agent A's journal lists $(wc -l <"$T/journal-a") keys, no ID twice" || fail "journal: $(cat "$T/journal-a")"
 grep -qiE "[0-9a-f]{64}" "$T/journal-a" "$T/journal-b" && fail "key material in a journal" || pass "the journals hold no key material"
 
+# the man page names every option of --help
+if command -v man >/dev/null && [[ -s $BIN/../man/qkeyd.8 ]]; then
+  page=$(MANWIDTH=200 man -l "$BIN/../man/qkeyd.8" 2>/dev/null | sed "s/.\x08//g")
+  missing=$(for o in $("$QKEYD" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do grep -q -- "$o" <<<"$page" || echo "$o"; done)
+  [[ -z $missing ]] && pass "man qkeyd names every option of qkeyd --help" || fail "man qkeyd lacks: $missing"
+fi
+
 # --check names what is wrong
 check_bad() { # WANT LINES...
   local want=$1; shift
