@@ -170,6 +170,21 @@ static int listen_on(QKD_AGENT *a)
     if ((a->listen_fd = listen_fd_from_systemd()) >= 0)
         return 1;
     strcpy(sa.sun_path, a->socket_path);
+    /* the agent unlinks and binds there: a directory another user may write to could swap the
+     * path under it (as root) or answer in its place */
+    {
+        char parent[sizeof(sa.sun_path)];
+        snprintf(parent, sizeof(parent), "%s", a->socket_path);
+        *strrchr(parent, '/') = '\0';
+        if (stat(parent[0] ? parent : "/", &st) != 0 || !S_ISDIR(st.st_mode) ||
+            (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 0022) != 0) {
+            fprintf(stderr,
+                    "qkeyd: agent.socket = %s: its directory must exist, belong to root or to "
+                    "this user and be writable by no one else (like /run/qkey, mode 0755)\n",
+                    a->socket_path);
+            return 0;
+        }
+    }
     if (lstat(a->socket_path, &st) == 0) {
         int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         int alive = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;

@@ -103,6 +103,10 @@ check_bad "no user named 'no-such-user'" "grant.SAE_B = no-such-user"
 check_bad "no group named 'no-such-group'" "grant.SAE_B = @no-such-group"
 check_bad "SAE_C is not a peer in qkd.peers" "grant.SAE_C = root"
 check_bad "unknown configuration key 'agent.grants'" "grants = root"
+mkdir -m 1777 "$T/sticky"
+printf '%s\n' "[rng]" "source = sim" "[agent]" "socket = $T/sticky/x.sock" >"$T/bad.conf"
+"$QKEYD" --conf "$T/bad.conf" 2>&1 | grep -q "writable by no one else" &&
+  pass "qkeyd refuses a socket in a directory others may write to" || fail "socket in a world-writable directory"
 printf '%s\n' "[qkd]" "driver = agent" "sae_id = SAE_A" >"$T/bad.conf"
 "$QKEYD" --check "$T/bad.conf" 2>&1 | grep -q "client's setting" && pass "--check refuses qkd.driver = agent in the agent" || fail "--check with driver = agent"
 
