@@ -5,6 +5,8 @@
  *     with its shared pool, qkd.prefetch = 32) against plain x25519, measured round-robin; ratio.
  *  2. the latency of a pooled key: qks_key_new through the agent (qkd.driver = agent), median
  *     and tail over many keys; one in 32 refills the pool from the KME.
+ *  3. where a handshake's time goes: a key by ID through agent B (qks_key_get: one dec_keys round
+ *     trip to KME B, which no pool can hold) against a pooled key.
  * Everything comes from `qkey-kme-sim init --agent`.
  * Usage: bench_agent PATH/TO/qkey-kme-sim PATH/TO/qkeyd [SECONDS per measurement, default 2]
  */
@@ -143,40 +145,55 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* qks_key_new through agent A, n keys: latencies in microseconds, sorted. */
-static int key_latency(size_t n, double *us)
+static QKS_CTX *client(const char *name)
 {
     QKS_CONFIG *cfg = qks_config_new();
     QKS_CTX *ctx = NULL;
     char path[128];
-    int ok = 1;
 
-    snprintf(path, sizeof(path), "%s/qkey-a-bench.conf", dir);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (cfg == NULL || qks_config_load_file(cfg, path) != QKS_OK ||
-        qks_ctx_new(cfg, &ctx) != QKS_OK) {
-        fprintf(stderr, "agent client: %s\n", qks_last_error());
-        qks_config_free(cfg);
-        return 0;
-    }
+        qks_ctx_new(cfg, &ctx) != QKS_OK)
+        fprintf(stderr, "agent client %s: %s\n", name, qks_last_error());
     qks_config_free(cfg);
+    return ctx;
+}
+
+/* n keys made through agent A (us_new) and, when us_get is set, fetched by ID through agent B
+ * (us_get): latencies in microseconds, each sorted. */
+static int key_latency(size_t n, double *us_new, double *us_get)
+{
+    QKS_CTX *a = client("qkey-a-bench.conf"), *b = us_get ? client("qkey-b-bench.conf") : NULL;
+    int ok = a != NULL && (us_get == NULL || b != NULL);
+
     for (size_t i = 0; ok && i < n + 1; i++) {
-        QKS_KEY *k = NULL;
-        double t0 = now_s();
-        ok = qks_key_new(ctx, "SAE_B", &k) == QKS_OK;
-        if (i > 0) /* the first one connects */
-            us[i - 1] = (now_s() - t0) * 1e6;
+        QKS_KEY *k = NULL, *kb = NULL;
+        double t0 = now_s(), t1;
+        ok = qks_key_new(a, "SAE_B", &k) == QKS_OK;
+        t1 = now_s();
+        if (ok && b != NULL)
+            ok = qks_key_get(b, "SAE_A", k->key_id, &kb) == QKS_OK;
+        if (i > 0) { /* the first one connects */
+            us_new[i - 1] = (t1 - t0) * 1e6;
+            if (us_get != NULL)
+                us_get[i - 1] = (now_s() - t1) * 1e6;
+        }
         qks_key_free(k);
+        qks_key_free(kb);
     }
     if (!ok)
-        fprintf(stderr, "qks_key_new through the agent: %s\n", qks_last_error());
-    qks_ctx_free(ctx);
-    qsort(us, n, sizeof(*us), cmp_double);
+        fprintf(stderr, "keys through the agents: %s\n", qks_last_error());
+    qks_ctx_free(a);
+    qks_ctx_free(b);
+    qsort(us_new, n, sizeof(*us_new), cmp_double);
+    if (us_get != NULL)
+        qsort(us_get, n, sizeof(*us_get), cmp_double);
     return ok;
 }
 
 int main(int argc, char **argv)
 {
-    double secs = argc > 3 ? atof(argv[3]) : 2.0, plain, qkd, *us = NULL;
+    double secs = argc > 3 ? atof(argv[3]) : 2.0, plain, qkd, *us = NULL, *ug = NULL;
     OSSL_LIB_CTX *a = NULL, *b = NULL;
     pid_t sim = -1, ag_a = -1, ag_b = -1;
     char cmd[512], conf[128];
@@ -215,7 +232,8 @@ int main(int argc, char **argv)
         goto done;
     }
     if (!write_cnf("sae-a.cnf", "sae-a-bench.cnf") || !write_cnf("sae-b.cnf", "sae-b-bench.cnf") ||
-        !write_cnf("qkey-a.conf", "qkey-a-bench.conf") || (a = libctx("sae-a-bench.cnf")) == NULL ||
+        !write_cnf("qkey-a.conf", "qkey-a-bench.conf") ||
+        !write_cnf("qkey-b.conf", "qkey-b-bench.conf") || (a = libctx("sae-a-bench.cnf")) == NULL ||
         (b = libctx("sae-b-bench.cnf")) == NULL)
         goto done;
     HS_SETUP hs[2] = {{.srv = a, .cli = b, .group = "x25519"},
@@ -232,14 +250,22 @@ int main(int argc, char **argv)
     printf("  ratio x25519_qkd via agent / x25519 = %.3f (target >= 0.7)\n",
            plain > 0 ? qkd / plain : 0);
     nkeys = secs >= 1 ? 20000 : 500;
-    if ((us = calloc(nkeys, sizeof(*us))) == NULL || !key_latency(nkeys, us))
+    if ((us = calloc(nkeys, sizeof(*us))) == NULL || !key_latency(nkeys, us, NULL))
         goto done;
     printf("a key from the agent's pool (qks_key_new, qkd.driver = agent), %zu keys\n", nkeys);
     printf("  median %.1f us, p90 %.1f us, p99 %.1f us, max %.1f us (target: median < 50 us)\n",
            us[nkeys / 2], us[nkeys * 9 / 10], us[nkeys * 99 / 100], us[nkeys - 1]);
+    nkeys = nkeys / 10;
+    if ((ug = calloc(nkeys, sizeof(*ug))) == NULL || !key_latency(nkeys, us, ug))
+        goto done;
+    printf("where a handshake's time goes, %zu key pairs (new at agent A, by ID at agent B)\n",
+           nkeys);
+    printf("  new (pool): median %.1f us; by ID (dec_keys at KME B): median %.1f us, p90 %.1f us\n",
+           us[nkeys / 2], ug[nkeys / 2], ug[nkeys * 9 / 10]);
     rc = plain > 0 && qkd > 0 ? 0 : 1;
 done:
     free(us);
+    free(ug);
     OSSL_LIB_CTX_free(a);
     OSSL_LIB_CTX_free(b);
     for (pid_t *p = (pid_t[]){ag_a, ag_b, sim}, *e = p + 3; p < e; p++)
