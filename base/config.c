@@ -62,7 +62,7 @@ static int config_check_key(const char *key, const char *origin)
     if (!qks_config_section_known(key, (size_t)(dot - key)))
         return qks_set_error(QKS_ERR_CONFIG,
                              "unknown configuration section [%.*s]%s%s (key '%s'; known "
-                             "sections: qkd, rng, token, tls)",
+                             "sections: qkd, rng, token, tls, agent)",
                              (int)(dot - key), key, in, origin, key);
     if (!qks_config_key_known(key))
         return qks_set_error(QKS_ERR_CONFIG, "unknown configuration key '%s'%s%s", key, in, origin);
@@ -123,6 +123,11 @@ const char *qks_config_get(const QKS_CONFIG *cfg, const char *key)
         return NULL;
     it = config_find(cfg, key);
     return it != NULL ? it->value : NULL;
+}
+
+const char *qks_config_key_at(const QKS_CONFIG *cfg, size_t i)
+{
+    return cfg != NULL && i < cfg->n ? cfg->items[i].key : NULL;
 }
 
 int qks_config_get_long(const QKS_CONFIG *cfg, const char *key, long dflt, long min, long max,

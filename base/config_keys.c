@@ -12,7 +12,7 @@ typedef struct {
     int prefix;       /* 1: every key starting with name is known */
 } QKS_CONFIG_KEY;
 
-static const char *const known_sections[] = {"qkd", "rng", "token", "tls", NULL};
+static const char *const known_sections[] = {"qkd", "rng", "token", "tls", "agent", NULL};
 
 static const QKS_CONFIG_KEY known_keys[] = {
     /* [qkd] */
@@ -49,6 +49,9 @@ static const QKS_CONFIG_KEY known_keys[] = {
     {"rng.diqrng_test_prob", 0},
     {"rng.diqrng_visibility", 0},
     {"rng.toeplitz_seed_file", 0},
+    {"rng.feed_kernel", 0},      /* qkeyd: credit the kernel's pool (docs/agent.md) */
+    {"rng.feed_bytes", 0},       /* qkeyd: bytes per RNDADDENTROPY */
+    {"rng.feed_interval_ms", 0}, /* qkeyd: pause between two feeds */
     /* prefixes: driver tuning keys, known in a file; an openssl.cnf section can only carry the
      * whole names above (the provider asks for each by name) */
     {"rng.sim_", 1},
@@ -63,6 +66,13 @@ static const QKS_CONFIG_KEY known_keys[] = {
     /* [tls] */
     {"tls.codepoint.", 1},
     {"tls.allow_pq_downgrade", 0}, /* read by `qkey status` (docs/config.md) */
+    /* [agent]: qkeyd and its clients (docs/agent.md) */
+    {"agent.socket", 0},       /* the agent's UNIX socket (clients and qkeyd) */
+    {"agent.random", 0},       /* qkeyd: users and @groups granted random bytes */
+    {"agent.journal", 0},      /* qkeyd: file every handed-out key ID is appended to */
+    {"agent.metrics_file", 0}, /* qkeyd: Prometheus text file, rewritten every 10 s */
+    {"agent.metrics_port", 0}, /* qkeyd: opt-in HTTP /metrics on 127.0.0.1:PORT */
+    {"agent.grant.", 1},       /* qkeyd: agent.grant.<peer SAE> = users and @groups */
     {NULL, 0},
 };
 

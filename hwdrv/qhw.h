@@ -48,6 +48,11 @@ typedef struct qhw_qkd_method_st {
      * stored_key_count, fresh to within a second); -1 when the driver cannot tell. For
      * qkd.reserve. */
     int (*stored)(QHW_QKD *drv, const char *peer, long *n);
+    /* optional: one enc_keys key for a purpose (QKS_PURPOSE_*), for a driver that hands the
+     * request to another key source applying its own qkd.reserve (agent). When set, keysource
+     * calls it instead of enc_keys. */
+    int (*enc_key_purpose)(QHW_QKD *drv, const char *slave_sae, size_t key_bytes, int purpose,
+                           QKS_KEY **key);
 } QHW_QKD_METHOD;
 
 /* Every driver context starts with its method pointer (BearSSL style). */

@@ -12,6 +12,9 @@ extern const QHW_QKD_METHOD qhw_qkd_sim_method;
 #ifdef QHW_HAVE_ETSI014
 extern const QHW_QKD_METHOD qhw_qkd_etsi014_method;
 #endif
+#ifdef QHW_HAVE_AGENT
+extern const QHW_QKD_METHOD qhw_qkd_agent_method;
+#endif
 
 static const QHW_QKD_METHOD *const qkd_drivers[] = {
 #ifdef QHW_HAVE_SIM
@@ -19,6 +22,9 @@ static const QHW_QKD_METHOD *const qkd_drivers[] = {
 #endif
 #ifdef QHW_HAVE_ETSI014
     &qhw_qkd_etsi014_method,
+#endif
+#ifdef QHW_HAVE_AGENT
+    &qhw_qkd_agent_method,
 #endif
     NULL,
 };

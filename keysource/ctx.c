@@ -124,7 +124,7 @@ static int ctx_read_qkd_config(QKS_CTX *ctx)
     if (strlen(driver) >= sizeof(ctx->driver) || (ctx->qkd_meth = qhw_qkd_find(driver)) == NULL)
         return qks_set_error(QKS_ERR_CONFIG,
                              "qkd.driver = '%s': no such QKD driver in this build (expected "
-                             "sim or etsi014)",
+                             "sim, etsi014 or agent)",
                              driver);
     strcpy(ctx->driver, driver);
     if (sae == NULL)

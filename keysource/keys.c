@@ -55,7 +55,7 @@ static QKS_PEER *peer_check(QKS_CTX *ctx, const char *peer, int *rc)
 }
 
 /* One enc_keys request for one key, with the exhaustion policy. */
-static int fetch_key(QKS_CTX *ctx, const char *peer, QKS_KEY **key)
+static int fetch_key(QKS_CTX *ctx, const char *peer, int purpose, QKS_KEY **key)
 {
     uint64_t deadline = qks_now_ns() + (uint64_t)ctx->timeout_ms * 1000000u;
     uint64_t backoff = QKS_WAIT_MIN_NS;
@@ -63,7 +63,9 @@ static int fetch_key(QKS_CTX *ctx, const char *peer, QKS_KEY **key)
 
     for (;;) {
         *key = NULL;
-        rc = ctx->qkd->meth->enc_keys(ctx->qkd, peer, ctx->key_bytes, 1, key);
+        rc = ctx->qkd->meth->enc_key_purpose != NULL
+                 ? ctx->qkd->meth->enc_key_purpose(ctx->qkd, peer, ctx->key_bytes, purpose, key)
+                 : ctx->qkd->meth->enc_keys(ctx->qkd, peer, ctx->key_bytes, 1, key);
         if (rc != QKS_ERR_NO_KEY || ctx->on_exhausted != QKS_EXHAUSTED_WAIT)
             break;
         uint64_t now = qks_now_ns();
@@ -137,7 +139,7 @@ int qks_key_new_ex(QKS_CTX *ctx, const char *peer, int purpose, QKS_KEY **out)
                              "peer %s is over its key rate limit (qkd.rate_limit = %.0f keys/s, "
                              "qkd.rate_burst = %.0f)",
                              peer, ctx->rate_limit, ctx->rate_burst);
-    rc = fetch_key(ctx, peer, &key);
+    rc = fetch_key(ctx, peer, purpose, &key);
     qks_lock(&ctx->lock);
     if (rc == QKS_OK)
         p->keys_issued++;

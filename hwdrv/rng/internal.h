@@ -14,10 +14,11 @@
 
 /* ---- configuration (rng.* keys) ------------------------------------------------------- */
 typedef enum {
-    QHW_SRC_SIM = 1,   /* "sim": simulated vacuum-noise homodyne QRNG */
-    QHW_SRC_DEVICE,    /* "device:PATH": /dev/hwrng, /dev/qrandomN, FIFO, replay file */
-    QHW_SRC_DIQRNG,    /* "diqrng:PATH": recorded Bell-test rounds */
-    QHW_SRC_DIQRNG_SIM /* "diqrng-sim": simulated CHSH experiment */
+    QHW_SRC_SIM = 1,    /* "sim": simulated vacuum-noise homodyne QRNG */
+    QHW_SRC_DEVICE,     /* "device:PATH": /dev/hwrng, /dev/qrandomN, FIFO, replay file */
+    QHW_SRC_DIQRNG,     /* "diqrng:PATH": recorded Bell-test rounds */
+    QHW_SRC_DIQRNG_SIM, /* "diqrng-sim": simulated CHSH experiment */
+    QHW_SRC_AGENT       /* "agent": qkeyd's pipeline over agent.socket (hwdrv/agent/) */
 } QHW_SRC_KIND;
 
 typedef enum {

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "qkey/secmem.h"
+#include "agent/agent.h"
 #include "diqrng.h"
 
 #define OUTBUF          4096  /* buffered conditioned output */
@@ -57,6 +58,7 @@ struct qhw_rng_st {
     QHW_RNG_PARAMS p;
     QHW_RNG_SOURCE *src; /* sim/device: raw samples (NULL for DIQRNG: the engine owns its source) */
     QHW_DIQ *diq;        /* diqrng/diqrng-sim: the Bell-test engine */
+    QAG_RNG *agent;      /* rng.source = agent: qkeyd runs the pipeline; nothing else is used */
     QHW_CONDITIONER *cond;
     QHW_RNG_TZ *tz;  /* rng.extractor = toeplitz on sim/device, else NULL */
     size_t tz_avail; /* unread bytes at the end of sec->tz_out */
@@ -107,6 +109,8 @@ static const char *source_name(const QHW_RNG_PARAMS *p)
         return "diqrng";
     case QHW_SRC_DIQRNG_SIM:
         return "diqrng-sim";
+    case QHW_SRC_AGENT:
+        return "agent";
     }
     return "?";
 }
@@ -124,6 +128,13 @@ int qhw_rng_open(const QKS_CONFIG *cfg, QHW_RNG **out)
     pthread_mutex_init(&rng->lock, NULL);
     if ((rc = qhw_rng_params_load(cfg, &rng->p)) != QKS_OK)
         goto err;
+    if (rng->p.kind == QHW_SRC_AGENT) {
+        /* the agent health-tests and conditions; this process holds no device */
+        if ((rc = qag_rng_open(cfg, rng->p.timeout_ms, &rng->agent)) != QKS_OK)
+            goto err;
+        *out = rng;
+        return QKS_OK;
+    }
     if (rng->p.kind == QHW_SRC_DIQRNG || rng->p.kind == QHW_SRC_DIQRNG_SIM) {
         QHW_RNG_SOURCE *stream = NULL;
         rc = rng->p.kind == QHW_SRC_DIQRNG ? qhw_rng_device_open(&rng->p, &stream)
@@ -177,6 +188,7 @@ void qhw_rng_free(QHW_RNG *rng)
         return;
     if (rng->src != NULL)
         rng->src->meth->free(rng->src);
+    qag_rng_free(rng->agent);
     qhw_diq_free(rng->diq);
     qhw_rng_tz_free(rng->tz);
     qhw_conditioner_free(rng->cond);
@@ -214,6 +226,10 @@ void qhw_rng_after_fork(QHW_RNG *rng)
 {
     if (rng == NULL)
         return;
+    if (rng->agent != NULL) {
+        qag_rng_after_fork(rng->agent);
+        return;
+    }
     if (atomic_load(&rng->fw->live) == 1 && getpid() != rng->pid) {
         /* a new process, yet the page was not wiped (kernel < 4.14): keysource's pid check
          * calls this before any other entry point of the child runs, so re-initialise here */
@@ -422,6 +438,8 @@ int qhw_rng_generate(QHW_RNG *rng, unsigned char *out, size_t len)
 
     if (rng == NULL || (out == NULL && len > 0))
         return qks_set_error(QKS_ERR_INVALID, "qhw_rng_generate: NULL argument");
+    if (rng->agent != NULL)
+        return qag_rng_generate(rng->agent, out, len);
     rng_lock(rng);
     check_fork(rng);
     rc = latched_error(rng);
@@ -464,6 +482,8 @@ int qhw_rng_state(QHW_RNG *rng)
 
     if (rng == NULL)
         return qks_set_error(QKS_ERR_INVALID, "qhw_rng_state: NULL");
+    if (rng->agent != NULL)
+        return qag_rng_state(rng->agent);
     rng_lock(rng);
     check_fork(rng);
     rc = latched_error(rng);
@@ -518,6 +538,10 @@ int qhw_rng_status(QHW_RNG *rng, json_t *out)
 
     if (rng == NULL || out == NULL)
         return qks_set_error(QKS_ERR_INVALID, "qhw_rng_status: NULL");
+    if (rng->agent != NULL) {
+        json_object_set_new(out, "source", json_string("agent"));
+        return qag_rng_status(rng->agent, out);
+    }
     rng_lock(rng);
     check_fork(rng);
     json_object_set_new(out, "source", json_string(source_name(&rng->p)));

@@ -49,12 +49,15 @@ static int parse_source(const char *v, QHW_RNG_PARAMS *p)
 
     if (v == NULL)
         /* not CONFIG: a QKD-only context has no [rng] section and must still open */
-        return qks_set_error(QKS_ERR_UNSUPPORTED, "no RNG configured (rng.source is not set: "
-                                                  "sim, device:PATH, diqrng:PATH or diqrng-sim)");
+        return qks_set_error(QKS_ERR_UNSUPPORTED,
+                             "no RNG configured (rng.source is not set: "
+                             "sim, device:PATH, diqrng:PATH, diqrng-sim or agent)");
     if (strcmp(v, "sim") == 0) {
         p->kind = QHW_SRC_SIM;
     } else if (strcmp(v, "diqrng-sim") == 0) {
         p->kind = QHW_SRC_DIQRNG_SIM;
+    } else if (strcmp(v, "agent") == 0) {
+        p->kind = QHW_SRC_AGENT;
     } else if (strncmp(v, "device:", 7) == 0) {
         p->kind = QHW_SRC_DEVICE;
         path = v + 7;
@@ -63,8 +66,8 @@ static int parse_source(const char *v, QHW_RNG_PARAMS *p)
         path = v + 7;
     } else {
         return qks_set_error(QKS_ERR_CONFIG,
-                             "rng.source = '%.64s': expected sim, device:PATH, diqrng:PATH or "
-                             "diqrng-sim",
+                             "rng.source = '%.64s': expected sim, device:PATH, diqrng:PATH, "
+                             "diqrng-sim or agent",
                              v);
     }
     if (path != NULL) {

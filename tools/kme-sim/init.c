@@ -8,6 +8,9 @@
  *   DIR/sae-a.cnf, sae-b.cnf             complete openssl.cnf files loading the qkey provider
  *   DIR/qkey-a.conf, qkey-b.conf         standalone [qkd] [rng] [token] files
  *   DIR/store.db                         the shared key store
+ * With --agent the credentials go to the agents only: DIR/qkeyd-a.conf, qkeyd-b.conf (0600: the
+ * etsi014 driver with qkd.prefetch, grants, journal) for qkeyd, and the four client files say
+ * qkd.driver = agent and rng.source = agent (no key file, no device; docs/agent.md).
  * Private keys are 0600; all files are owned by the caller (root for a server's master process).
  */
 #include <arpa/inet.h>
@@ -36,6 +39,12 @@
 #include "safedir.h"
 
 enum cert_kind { CERT_CA, CERT_SERVER, CERT_CLIENT };
+
+/* --agent [--grant LIST]: write qkeyd configurations and credential-free client files */
+typedef struct {
+    int on;
+    char grant[256]; /* users and @groups granted keys and random bytes */
+} INIT_AGENT;
 
 static int add_ext(X509 *crt, X509 *issuer, int nid, const char *value)
 {
@@ -159,23 +168,18 @@ static int free_port(void)
     return port;
 }
 
-static int write_client_files(const char *dir, const KMESIM_CONFIG *cfg, int i, const char *module)
+/* qkeyd's configuration for side i: the only file that names the credentials. */
+static int write_agent_conf(const char *dir, const KMESIM_CONFIG *cfg, int i, const INIT_AGENT *ag)
 {
-    char name[64];
-    char side = (char)('a' + i);
-    char modline[PATH_MAX + 64];
+    char name[64], side = (char)('a' + i);
     FILE *f;
-    int ok;
 
-    if (qkt_module_line(module, modline, sizeof(modline)) < 0)
-        return -1;
-
-    /* standalone file for the token and the qkey CLI */
-    snprintf(name, sizeof(name), "qkey-%c.conf", side);
-    if ((f = open_out(dir, name, 0644)) == NULL)
+    snprintf(name, sizeof(name), "qkeyd-%c.conf", side);
+    if ((f = open_out(dir, name, 0600)) == NULL)
         return -1;
     fprintf(f,
-            "# qkey configuration for %s at %s (written by qkey-kme-sim init)\n"
+            "# qkeyd, the key agent for %s at %s (written by qkey-kme-sim init --agent).\n"
+            "# The only file that names the KME credentials: qkeyd --conf %s/%s\n"
             "[qkd]\n"
             "driver = etsi014\n"
             "sae_id = %s\n"
@@ -185,13 +189,71 @@ static int write_client_files(const char *dir, const KMESIM_CONFIG *cfg, int i, 
             "key = %s/sae-%c.key\n"
             "peers = %s\n"
             "timeout_ms = 3000\n"
+            "prefetch = 32\n"
+            "rate_limit = 100000\n"
+            "rate_burst = 100000\n"
             "\n[rng]\n"
             "source = sim\n"
+            "\n[agent]\n"
+            "socket = %s/qkeyd-%c.sock\n"
+            "grant.%s = %s\n"
+            "random = %s\n"
+            "journal = %s/qkeyd-%c.journal\n",
+            cfg->sae_id[i], cfg->kme_id[i], dir, name, cfg->sae_id[i], cfg->port[i], dir, dir, side,
+            dir, side, cfg->sae_id[1 - i], dir, side, cfg->sae_id[1 - i], ag->grant, ag->grant, dir,
+            side);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* The key-source lines of a client: etsi014 with the credentials, or the agent without. */
+static void source_lines(char *out, size_t cap, const char *dir, const KMESIM_CONFIG *cfg, int i,
+                         const INIT_AGENT *ag, int cnf)
+{
+    const char *q = cnf ? "qkd." : "", *r = cnf ? "rng." : "", *a = cnf ? "agent." : "";
+    const char *rs = cnf ? "" : "\n[rng]\n", *as = cnf ? "" : "\n[agent]\n";
+    char side = (char)('a' + i);
+
+    if (ag->on)
+        snprintf(out, cap,
+                 "%sdriver = agent\n%ssae_id = %s\n%speers = %s\n%stimeout_ms = 3000\n%s"
+                 "%ssource = agent\n%s%ssocket = %s/qkeyd-%c.sock\n",
+                 q, q, cfg->sae_id[i], q, cfg->sae_id[1 - i], q, rs, r, as, a, dir, side);
+    else
+        snprintf(out, cap,
+                 "%sdriver = etsi014\n%ssae_id = %s\n%skme_url = https://127.0.0.1:%d\n"
+                 "%sca = %s/ca.pem\n%scert = %s/sae-%c.pem\n%skey = %s/sae-%c.key\n"
+                 "%speers = %s\n%stimeout_ms = 3000\n%s%ssource = sim\n",
+                 q, q, cfg->sae_id[i], q, cfg->port[i], q, dir, q, dir, side, q, dir, side, q,
+                 cfg->sae_id[1 - i], q, rs, r);
+}
+
+static int write_client_files(const char *dir, const KMESIM_CONFIG *cfg, int i, const char *module,
+                              const INIT_AGENT *ag)
+{
+    char name[64];
+    char side = (char)('a' + i);
+    char modline[PATH_MAX + 64], lines[3 * PATH_MAX];
+    FILE *f;
+    int ok;
+
+    if (qkt_module_line(module, modline, sizeof(modline)) < 0)
+        return -1;
+    if (ag->on && write_agent_conf(dir, cfg, i, ag) != 0)
+        return -1;
+
+    /* standalone file for the token and the qkey CLI */
+    snprintf(name, sizeof(name), "qkey-%c.conf", side);
+    if ((f = open_out(dir, name, 0644)) == NULL)
+        return -1;
+    fprintf(f,
+            "# qkey configuration for %s at %s (written by qkey-kme-sim init)\n"
+            "[qkd]\n"
+            "%s"
             "\n[token]\n"
             "store = %s/token-%c.db\n"
             "label = qk%c\n",
-            cfg->sae_id[i], cfg->kme_id[i], cfg->sae_id[i], cfg->port[i], dir, dir, side, dir, side,
-            cfg->sae_id[1 - i], dir, side, side);
+            cfg->sae_id[i], cfg->kme_id[i],
+            (source_lines(lines, sizeof(lines), dir, cfg, i, ag, 0), lines), dir, side, side);
     ok = fclose(f) == 0;
     /* complete openssl.cnf: default provider + qkey provider, DRBG seeded from QRNG */
     snprintf(name, sizeof(name), "sae-%c.cnf", side);
@@ -214,15 +276,7 @@ static int write_client_files(const char *dir, const KMESIM_CONFIG *cfg, int i, 
             "\n[qkey_sect]\n"
             "%s"
             "activate = 1\n"
-            "qkd.driver = etsi014\n"
-            "qkd.sae_id = %s\n"
-            "qkd.kme_url = https://127.0.0.1:%d\n"
-            "qkd.ca = %s/ca.pem\n"
-            "qkd.cert = %s/sae-%c.pem\n"
-            "qkd.key = %s/sae-%c.key\n"
-            "qkd.peers = %s\n"
-            "qkd.timeout_ms = 3000\n"
-            "rng.source = sim\n"
+            "%s"
             "\n# TLS 1.3 offers the QKD groups first, never fewer post-quantum groups than "
             "OpenSSL's defaults.\n"
             "[ssl_sect]\n"
@@ -233,8 +287,8 @@ static int write_client_files(const char *dir, const KMESIM_CONFIG *cfg, int i, 
             "[random_sect]\n"
             "seed = QRNG\n"
             "seed_properties = provider=qkey\n",
-            cfg->sae_id[i], cfg->kme_id[i], dir, side, modline, cfg->sae_id[i], cfg->port[i], dir,
-            dir, side, dir, side, cfg->sae_id[1 - i], qkt_default_groups());
+            cfg->sae_id[i], cfg->kme_id[i], dir, side, modline,
+            (source_lines(lines, sizeof(lines), dir, cfg, i, ag, 1), lines), qkt_default_groups());
     ok = fclose(f) == 0;
     return ok ? 0 : -1;
 }
@@ -266,7 +320,7 @@ static int write_kme_conf(const char *dir, const KMESIM_CONFIG *c)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-static int parse_opts(int argc, char **argv, KMESIM_CONFIG *c)
+static int parse_opts(int argc, char **argv, KMESIM_CONFIG *c, INIT_AGENT *ag)
 {
     static const struct option opts[] = {
         {"profile", required_argument, NULL, 'p'},
@@ -279,6 +333,8 @@ static int parse_opts(int argc, char **argv, KMESIM_CONFIG *c)
         {"first-pass", required_argument, NULL, 'F'},
         {"peak", required_argument, NULL, 'k'},
         {"max-per-request", required_argument, NULL, 'm'},
+        {"agent", no_argument, NULL, 'A'},
+        {"grant", required_argument, NULL, 'G'},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -321,6 +377,15 @@ static int parse_opts(int argc, char **argv, KMESIM_CONFIG *c)
         case 'm':
             c->max_key_per_request = atol(optarg);
             break;
+        case 'A':
+            ag->on = 1;
+            break;
+        case 'G':
+            /* written into qkeyd-X.conf: one line, the grant list's own characters only */
+            if (strlen(optarg) >= sizeof(ag->grant) || strpbrk(optarg, "\n\r=[]#;") != NULL)
+                return -1;
+            snprintf(ag->grant, sizeof(ag->grant), "%s", optarg);
+            break;
         default:
             return -1;
         }
@@ -338,10 +403,11 @@ int kmesim_init(const char *dir_arg, int argc, char **argv)
     X509 *ca = NULL, *crt = NULL;
     char dir[PATH_MAX], module[PATH_MAX], err[512];
     static const char *bases[4] = {"kme-a", "kme-b", "sae-a", "sae-b"};
+    INIT_AGENT ag = {0, "root"};
     int rc = 1;
 
     kmesim_config_defaults(&cfg);
-    if (parse_opts(argc, argv, &cfg) != 0) {
+    if (parse_opts(argc, argv, &cfg, &ag) != 0) {
         fprintf(stderr, "qkey-kme-sim init: bad option (see qkey-kme-sim --help)\n");
         return 2;
     }
@@ -384,8 +450,8 @@ int kmesim_init(const char *dir_arg, int argc, char **argv)
         fprintf(stderr, "qkey-kme-sim: cannot name the provider module (QKEY_PROVIDER_MODULE)\n");
         goto done;
     }
-    if (write_kme_conf(dir, &cfg) != 0 || write_client_files(dir, &cfg, 0, module) != 0 ||
-        write_client_files(dir, &cfg, 1, module) != 0)
+    if (write_kme_conf(dir, &cfg) != 0 || write_client_files(dir, &cfg, 0, module, &ag) != 0 ||
+        write_client_files(dir, &cfg, 1, module, &ag) != 0)
         goto done;
     /* read the file back as `run` will, then create the store */
     if (kmesim_config_load(dir, &check, err, sizeof(err)) != 0 ||
@@ -397,6 +463,10 @@ int kmesim_init(const char *dir_arg, int argc, char **argv)
            "  OPENSSL_CONF=%s/sae-a.cnf and %s/sae-b.cnf; provider %s\n",
            dir, cfg.kme_id[0], cfg.sae_id[0], cfg.port[0], cfg.kme_id[1], cfg.sae_id[1],
            cfg.port[1], dir, dir, module);
+    if (ag.on)
+        printf("  agents: qkeyd --conf %s/qkeyd-a.conf and qkeyd-b.conf (they alone hold the "
+               "credentials; keys and random bytes for %s)\n",
+               dir, ag.grant);
     rc = 0;
 done:
     if (rc != 0 && ERR_peek_error() != 0) {

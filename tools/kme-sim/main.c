@@ -3,6 +3,7 @@
  *   qkey-kme-sim init DIR [--profile constant|satellite] [--rate BPS] [--capacity KEYS]
  *                         [--initial KEYS] [--time-scale X] [--pass S] [--period S]
  *                         [--first-pass S] [--peak BPS] [--max-per-request N]
+ *                         [--agent [--grant LIST]]
  *   qkey-kme-sim run DIR
  */
 #include <stdio.h>
@@ -22,6 +23,9 @@ static void usage(FILE *f)
             "  --capacity KEYS (max_key_count)  --initial KEYS (keys in store at init)\n"
             "  --time-scale X (simulated seconds per second)  --pass S  --period S\n"
             "  --first-pass S  --peak BPS (satellite)  --max-per-request N\n"
+            "  --agent: the credentials go to DIR/qkeyd-a.conf, qkeyd-b.conf only (run qkeyd\n"
+            "    --conf on each); the four client files use qkd.driver = agent\n"
+            "  --grant LIST: users and @groups the agents serve (default root)\n"
             "faults for tests: write DIR/fault.json, e.g. {\"kme\":\"A\",\"fault\":\"503\"}\n"
             "  (delay + delay_ms, drop, 503, malformed, wrong_size, duplicate_ids; count)\n");
 }

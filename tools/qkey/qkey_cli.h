@@ -74,6 +74,10 @@ int qkey_write_all(int fd, const void *buf, size_t len);
  * in err.
  */
 int qkey_sim_write(const char *dir, const char *module, int force, char *err, size_t errlen);
+/* After qkey_sim_write: DIR/qkeyd-a.conf, qkeyd-b.conf for qkeyd (granting `grant`), and the four
+ * client files rewritten as clients of those agents. */
+int qkey_sim_write_agent(const char *dir, const char *module, const char *grant, char *err,
+                         size_t errlen);
 /* Give dir/link to user (chown, keeping mode 0700). 0 with a message in err on failure. */
 int qkey_sim_chown_link(const char *dir, const char *user, char *err, size_t errlen);
 

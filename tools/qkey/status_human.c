@@ -80,6 +80,37 @@ static void print_peer(FILE *out, const json_t *p)
             num(p, "rate_limited", 0), num(p, "reserve_refusals", 0), num(p, "fallbacks", 0));
     if (logged >= 0)
         fprintf(out, "    fallbacks logged (all processes): %.0f\n", logged);
+    if (json_is_object(json_object_get(link, "agent_peer"))) {
+        const json_t *ap = json_object_get(link, "agent_peer");
+        const json_t *al = json_object_get(ap, "link");
+        fprintf(out, "    agent (all clients): %.0f keys made, %.0f fetched, %.0f failures",
+                num(ap, "keys_issued", 0), num(ap, "keys_fetched", 0), num(ap, "key_failures", 0));
+        if (json_is_number(json_object_get(al, "prefetched")))
+            fprintf(out, "; pool %.0f of %.0f keys", num(al, "prefetched", 0),
+                    num(al, "prefetch", 0));
+        fprintf(out, "\n");
+    }
+}
+
+/* qkeyd's own figures, when the RNG source is the agent (docs/agent.md). */
+static void print_agent(FILE *out, const json_t *st)
+{
+    const json_t *ag = json_object_get(st, "agent"), *feed = json_object_get(ag, "feed"), *u;
+    size_t i;
+
+    fprintf(out, "agent: qkeyd pid %.0f at %s, %.0f clients now, %.0f connections\n",
+            num(ag, "pid", 0), str(ag, "socket", "?"), num(ag, "clients", 0),
+            num(ag, "connections", 0));
+    json_array_foreach(json_object_get(ag, "users"), i, u)
+    {
+        fprintf(out,
+                "  user %s: %.0f keys made, %.0f fetched, %.0f random bytes, %.0f refused, "
+                "%.0f errors\n",
+                str(u, "user", "?"), num(u, "keys_new", 0), num(u, "keys_get", 0),
+                num(u, "random_bytes", 0), num(u, "refusals", 0), num(u, "errors", 0));
+    }
+    fprintf(out, "  kernel feed: %s; %.0f bytes fed, %.0f bits credited\n", str(feed, "state", "?"),
+            num(feed, "bytes", 0), num(feed, "entropy_bits", 0));
 }
 
 void qkey_status_summary(FILE *out, const json_t *ks)
@@ -106,6 +137,10 @@ void qkey_status_summary(FILE *out, const json_t *ks)
                 str(rng, "conditioning", "no conditioning"),
                 str(rng, "health", str(rng, "state", "?")),
                 str(rng, "error_detail", NULL) ? ": " : "", str(rng, "error_detail", ""));
+    if (json_is_object(json_object_get(rng, "agent_status")))
+        print_agent(out, json_object_get(rng, "agent_status"));
+    else if (str(rng, "agent_error", NULL) != NULL)
+        fprintf(out, "agent: UNAVAILABLE: %s\n", str(rng, "agent_error", ""));
     if (mem != NULL)
         fprintf(out, "key memory: %s, %s\n",
                 json_is_true(json_object_get(mem, "locked")) ? "locked" : "NOT LOCKED",

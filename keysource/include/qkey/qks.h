@@ -79,6 +79,8 @@ int qks_config_set(QKS_CONFIG *cfg, const char *key, const char *value);
 int qks_config_load_file(QKS_CONFIG *cfg, const char *path);
 /* Value of "section.name" or NULL. */
 const char *qks_config_get(const QKS_CONFIG *cfg, const char *key);
+/* The i-th key set ("section.name"), NULL past the end: for families such as agent.grant.* */
+const char *qks_config_key_at(const QKS_CONFIG *cfg, size_t i);
 /* The one table of configuration keys: entry i ("qkd.driver", ...), NULL past the end; *prefix
  * is set when the entry names a family ("rng.sim_", "tls.codepoint."). Every home of the
  * configuration (qkey.conf, the provider's openssl.cnf section) reads its keys from it. */

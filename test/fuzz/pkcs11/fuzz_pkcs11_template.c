@@ -115,7 +115,8 @@ static int setup(void)
     static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
     static const CK_BYTE x25519[] = {0x06, 0x03, 0x2b, 0x65, 0x6e};
     CK_OBJECT_HANDLE pub;
-    CK_MECHANISM ec = {CKM_EC_KEY_PAIR_GEN, NULL, 0}, mx = {CKM_EC_MONTGOMERY_KEY_PAIR_GEN, NULL, 0};
+    CK_MECHANISM ec = {CKM_EC_KEY_PAIR_GEN, NULL, 0},
+                 mx = {CKM_EC_MONTGOMERY_KEY_PAIR_GEN, NULL, 0};
     CK_ATTRIBUTE ep[] = {{CKA_EC_PARAMS, (void *)p256, sizeof(p256)}};
     CK_ATTRIBUTE xp[] = {{CKA_EC_PARAMS, (void *)x25519, sizeof(x25519)}};
     CK_ATTRIBUTE dv[] = {{CKA_DERIVE, &yes, 1}};
