@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the tests of programs that use key pairs kept in a token (OpenSSL's pkcs11 engine,
 # nginx, GnuTLS p11tool, PyKCS11). lib.sh's site A set-up, and:
 #   QKEY_P11_TARGET=softhsm  the same test against SoftHSM2 (MOD and SOFTHSM2_CONF set here), so

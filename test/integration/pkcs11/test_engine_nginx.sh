@@ -103,7 +103,7 @@ server() { # NAME PORT
     server_name $1.test;
     ssl_protocols TLSv1.3;
     ssl_certificate $T/$1.pem;
-    ssl_certificate_key "engine:pkcs11:$(uri srv-$1)";
+    ssl_certificate_key "engine:pkcs11:$(uri "srv-$1")";
     location / { return 200 "\$ssl_protocol \$ssl_server_name\n"; }
   }
 SRV
