@@ -13,7 +13,10 @@
 enum { K_BOOL, K_ULONG, K_BYTES, K_ULONGS, K_DATE };
 #define C_DATA   1u
 #define C_SECRET 2u
-#define C_ALL    3u
+#define C_PUB    4u
+#define C_PRIV   8u
+#define C_KEY    (C_SECRET | C_PUB | C_PRIV)
+#define C_ALL    (C_DATA | C_KEY)
 #define F_RO     0x01u /* set by the token only */
 #define F_MOD    0x02u /* C_SetAttributeValue and C_CopyObject may change it */
 #define F_COPY   0x04u /* C_CopyObject may change it (TOKEN, PRIVATE, MODIFIABLE) */
@@ -21,6 +24,7 @@ enum { K_BOOL, K_ULONG, K_BYTES, K_ULONGS, K_DATE };
 #define F_GEN    0x10u /* given with C_GenerateKey / unwrap / derive only (VALUE_LEN) */
 #define F_NOGEN  0x20u /* never given with C_GenerateKey / unwrap / derive (VALUE) */
 #define F_SO     0x40u /* only the SO may set it to true (TRUSTED) */
+#define F_PART   0x80u /* a part of a private key: never stored as an attribute (pkey.c) */
 
 typedef struct {
     CK_ATTRIBUTE_TYPE type;
@@ -38,28 +42,44 @@ static const ATTR_DEF defs[] = {
     {CKA_UNIQUE_ID, K_BYTES, C_ALL, F_RO},
     {CKA_APPLICATION, K_BYTES, C_DATA, F_MOD},
     {CKA_OBJECT_ID, K_BYTES, C_DATA, F_MOD},
-    {CKA_VALUE, K_BYTES, C_ALL, F_NOGEN}, /* data: F_MOD, see may_set */
-    {CKA_KEY_TYPE, K_ULONG, C_SECRET, 0},
-    {CKA_ID, K_BYTES, C_SECRET, F_MOD},
-    {CKA_START_DATE, K_DATE, C_SECRET, F_MOD},
-    {CKA_END_DATE, K_DATE, C_SECRET, F_MOD},
-    {CKA_DERIVE, K_BOOL, C_SECRET, F_MOD},
-    {CKA_LOCAL, K_BOOL, C_SECRET, F_RO},
-    {CKA_KEY_GEN_MECHANISM, K_ULONG, C_SECRET, F_RO},
-    {CKA_ALLOWED_MECHANISMS, K_ULONGS, C_SECRET, F_MOD},
-    {CKA_SENSITIVE, K_BOOL, C_SECRET, F_ONEWAY},
-    {CKA_ENCRYPT, K_BOOL, C_SECRET, F_MOD},
-    {CKA_DECRYPT, K_BOOL, C_SECRET, F_MOD},
-    {CKA_SIGN, K_BOOL, C_SECRET, F_MOD},
-    {CKA_VERIFY, K_BOOL, C_SECRET, F_MOD},
-    {CKA_WRAP, K_BOOL, C_SECRET, F_MOD},
-    {CKA_UNWRAP, K_BOOL, C_SECRET, F_MOD},
-    {CKA_EXTRACTABLE, K_BOOL, C_SECRET, F_ONEWAY},
-    {CKA_ALWAYS_SENSITIVE, K_BOOL, C_SECRET, F_RO},
-    {CKA_NEVER_EXTRACTABLE, K_BOOL, C_SECRET, F_RO},
-    {CKA_WRAP_WITH_TRUSTED, K_BOOL, C_SECRET, F_ONEWAY},
-    {CKA_TRUSTED, K_BOOL, C_SECRET, F_MOD | F_SO},
+    {CKA_VALUE, K_BYTES, C_DATA | C_SECRET | C_PRIV, F_NOGEN}, /* data: F_MOD, see may_set */
+    {CKA_KEY_TYPE, K_ULONG, C_KEY, 0},
+    {CKA_ID, K_BYTES, C_KEY, F_MOD},
+    {CKA_START_DATE, K_DATE, C_KEY, F_MOD},
+    {CKA_END_DATE, K_DATE, C_KEY, F_MOD},
+    {CKA_DERIVE, K_BOOL, C_KEY, F_MOD},
+    {CKA_LOCAL, K_BOOL, C_KEY, F_RO},
+    {CKA_KEY_GEN_MECHANISM, K_ULONG, C_KEY, F_RO},
+    {CKA_ALLOWED_MECHANISMS, K_ULONGS, C_KEY, F_MOD},
+    {CKA_SUBJECT, K_BYTES, C_PUB | C_PRIV, F_MOD},
+    {CKA_SENSITIVE, K_BOOL, C_SECRET | C_PRIV, F_ONEWAY},
+    {CKA_ENCRYPT, K_BOOL, C_SECRET | C_PUB, F_MOD},
+    {CKA_DECRYPT, K_BOOL, C_SECRET | C_PRIV, F_MOD},
+    {CKA_SIGN, K_BOOL, C_SECRET | C_PRIV, F_MOD},
+    {CKA_VERIFY, K_BOOL, C_SECRET | C_PUB, F_MOD},
+    {CKA_SIGN_RECOVER, K_BOOL, C_PRIV, F_MOD},
+    {CKA_VERIFY_RECOVER, K_BOOL, C_PUB, F_MOD},
+    {CKA_WRAP, K_BOOL, C_SECRET | C_PUB, F_MOD},
+    {CKA_UNWRAP, K_BOOL, C_SECRET | C_PRIV, F_MOD},
+    {CKA_EXTRACTABLE, K_BOOL, C_SECRET | C_PRIV, F_ONEWAY},
+    {CKA_ALWAYS_SENSITIVE, K_BOOL, C_SECRET | C_PRIV, F_RO},
+    {CKA_NEVER_EXTRACTABLE, K_BOOL, C_SECRET | C_PRIV, F_RO},
+    {CKA_WRAP_WITH_TRUSTED, K_BOOL, C_SECRET | C_PRIV, F_ONEWAY},
+    {CKA_TRUSTED, K_BOOL, C_SECRET | C_PUB, F_MOD | F_SO},
+    {CKA_ALWAYS_AUTHENTICATE, K_BOOL, C_PRIV, 0},
+    {CKA_PUBLIC_KEY_INFO, K_BYTES, C_PUB | C_PRIV, F_RO},
     {CKA_VALUE_LEN, K_ULONG, C_SECRET, F_GEN},
+    {CKA_MODULUS, K_BYTES, C_PUB | C_PRIV, F_NOGEN},
+    {CKA_MODULUS_BITS, K_ULONG, C_PUB, F_GEN},
+    {CKA_PUBLIC_EXPONENT, K_BYTES, C_PUB | C_PRIV, 0},
+    {CKA_PRIVATE_EXPONENT, K_BYTES, C_PRIV, F_NOGEN | F_PART},
+    {CKA_PRIME_1, K_BYTES, C_PRIV, F_NOGEN | F_PART},
+    {CKA_PRIME_2, K_BYTES, C_PRIV, F_NOGEN | F_PART},
+    {CKA_EXPONENT_1, K_BYTES, C_PRIV, F_NOGEN | F_PART},
+    {CKA_EXPONENT_2, K_BYTES, C_PRIV, F_NOGEN | F_PART},
+    {CKA_COEFFICIENT, K_BYTES, C_PRIV, F_NOGEN | F_PART},
+    {CKA_EC_PARAMS, K_BYTES, C_PUB | C_PRIV, 0},
+    {CKA_EC_POINT, K_BYTES, C_PUB, F_NOGEN},
     {CKA_QKEY_KEY_ID, K_BYTES, C_SECRET, 0},
     {CKA_QKEY_PEER, K_BYTES, C_SECRET, 0},
 };
@@ -74,37 +94,24 @@ static const ATTR_DEF *def_of(CK_ATTRIBUTE_TYPE type)
 
 static unsigned class_bit(CK_OBJECT_CLASS c)
 {
-    return c == CKO_DATA ? C_DATA : c == CKO_SECRET_KEY ? C_SECRET : 0;
+    switch (c) {
+    case CKO_DATA:
+        return C_DATA;
+    case CKO_SECRET_KEY:
+        return C_SECRET;
+    case CKO_PUBLIC_KEY:
+        return C_PUB;
+    case CKO_PRIVATE_KEY:
+        return C_PRIV;
+    default:
+        return 0;
+    }
 }
 
-const CK_ATTRIBUTE *qkt_tpl_find(const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type)
+int qkt_attr_is_part(CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE type)
 {
-    for (CK_ULONG i = n; i-- > 0;)
-        if (tpl[i].type == type)
-            return &tpl[i];
-    return NULL;
-}
-
-CK_RV qkt_tpl_ulong(const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_ULONG *out)
-{
-    const CK_ATTRIBUTE *a = qkt_tpl_find(tpl, n, type);
-    if (a == NULL)
-        return CKR_TEMPLATE_INCOMPLETE;
-    if (a->pValue == NULL || a->ulValueLen != sizeof(CK_ULONG))
-        return CKR_ATTRIBUTE_VALUE_INVALID;
-    memcpy(out, a->pValue, sizeof(*out));
-    return CKR_OK;
-}
-
-CK_RV qkt_tpl_bool(const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_BBOOL *out)
-{
-    const CK_ATTRIBUTE *a = qkt_tpl_find(tpl, n, type);
-    if (a == NULL)
-        return CKR_TEMPLATE_INCOMPLETE;
-    if (a->pValue == NULL || a->ulValueLen != sizeof(CK_BBOOL))
-        return CKR_ATTRIBUTE_VALUE_INVALID;
-    *out = *(const CK_BBOOL *)a->pValue ? CK_TRUE : CK_FALSE;
-    return CKR_OK;
+    const ATTR_DEF *d = def_of(type);
+    return cls == CKO_PRIVATE_KEY && d != NULL && ((d->flags & F_PART) || type == CKA_VALUE);
 }
 
 static CK_RV check_value(const ATTR_DEF *d, const CK_ATTRIBUTE *a)
@@ -174,6 +181,8 @@ CK_RV qkt_attr_apply(QKT_OBJ *obj, const CK_ATTRIBUTE *tpl, CK_ULONG n, int op)
             return CKR_ATTRIBUTE_TYPE_INVALID;
         if ((rv = check_value(d, &tpl[i])) != CKR_OK)
             return rv;
+        if (op == QKT_OP_CREATE && qkt_attr_is_part(qkt_obj_class(obj), d->type))
+            continue; /* made into the key by pkey.c, never kept as an attribute */
         if (d->type == CKA_CLASS || d->type == CKA_KEY_TYPE) {
             /* Fixed at creation: the template may only repeat the value. */
             CK_ULONG v, cur = qkt_obj_ulong(obj, d->type, CK_UNAVAILABLE_INFORMATION);
@@ -231,6 +240,60 @@ static CK_RV unique_id(QKT_OBJ *obj)
     return qkt_obj_set(obj, CKA_UNIQUE_ID, hex, 32);
 }
 
+static CK_RV secret_defaults(QKT_OBJ *obj, CK_KEY_TYPE kt)
+{
+    const QKT_ATTR *v = qkt_obj_attr(obj, CKA_VALUE);
+    CK_RV rv;
+
+    if (v == NULL)
+        return CKR_TEMPLATE_INCOMPLETE;
+    if ((rv = qkt_key_len_check(kt, v->len)) != CKR_OK)
+        return rv;
+    if (qkt_obj_ulong(obj, CKA_VALUE_LEN, v->len) != v->len)
+        return CKR_TEMPLATE_INCONSISTENT;
+    if ((rv = qkt_obj_set_ulong(obj, CKA_VALUE_LEN, v->len)) ||
+        (rv = set_default_bool(obj, CKA_SENSITIVE, CK_FALSE)) ||
+        (rv = set_default_bool(obj, CKA_ENCRYPT, CK_TRUE)) ||
+        (rv = set_default_bool(obj, CKA_DECRYPT, CK_TRUE)) ||
+        (rv = set_default_bool(obj, CKA_SIGN, CK_TRUE)) ||
+        (rv = set_default_bool(obj, CKA_VERIFY, CK_TRUE)) ||
+        (rv = set_default_bool(obj, CKA_WRAP, CK_TRUE)) ||
+        (rv = set_default_bool(obj, CKA_UNWRAP, CK_TRUE)) ||
+        (rv = set_default_bool(obj, CKA_EXTRACTABLE, CK_TRUE)) ||
+        (rv = set_default_bool(obj, CKA_WRAP_WITH_TRUSTED, CK_FALSE)))
+        return rv;
+    return set_default_bool(obj, CKA_TRUSTED, CK_FALSE);
+}
+
+/* Key pairs: each usage defaults to what the key type can do (docs/pkcs11.md); a private key
+ * is sensitive and unextractable unless its template says otherwise. */
+static CK_RV public_defaults(QKT_OBJ *obj, CK_KEY_TYPE kt)
+{
+    CK_RV rv;
+    if ((rv = set_default_bytes(obj, CKA_SUBJECT)) ||
+        (rv = set_default_bool(obj, CKA_ENCRYPT, kt == CKK_RSA)) ||
+        (rv = set_default_bool(obj, CKA_VERIFY, kt != CKK_EC_MONTGOMERY)) ||
+        (rv = set_default_bool(obj, CKA_VERIFY_RECOVER, CK_FALSE)) ||
+        (rv = set_default_bool(obj, CKA_WRAP, CK_FALSE)))
+        return rv;
+    return set_default_bool(obj, CKA_TRUSTED, CK_FALSE);
+}
+
+static CK_RV private_defaults(QKT_OBJ *obj, CK_KEY_TYPE kt)
+{
+    CK_RV rv;
+    if ((rv = set_default_bytes(obj, CKA_SUBJECT)) ||
+        (rv = set_default_bool(obj, CKA_SENSITIVE, CK_TRUE)) ||
+        (rv = set_default_bool(obj, CKA_DECRYPT, kt == CKK_RSA)) ||
+        (rv = set_default_bool(obj, CKA_SIGN, kt != CKK_EC_MONTGOMERY)) ||
+        (rv = set_default_bool(obj, CKA_SIGN_RECOVER, CK_FALSE)) ||
+        (rv = set_default_bool(obj, CKA_UNWRAP, CK_FALSE)) ||
+        (rv = set_default_bool(obj, CKA_EXTRACTABLE, CK_FALSE)) ||
+        (rv = set_default_bool(obj, CKA_WRAP_WITH_TRUSTED, CK_FALSE)))
+        return rv;
+    return set_default_bool(obj, CKA_ALWAYS_AUTHENTICATE, CK_FALSE);
+}
+
 CK_RV qkt_attr_finish(QKT_OBJ *obj, int op)
 {
     CK_OBJECT_CLASS cls = qkt_obj_class(obj);
@@ -238,7 +301,8 @@ CK_RV qkt_attr_finish(QKT_OBJ *obj, int op)
     CK_RV rv;
 
     if ((rv = set_default_bool(obj, CKA_TOKEN, CK_FALSE)) ||
-        (rv = set_default_bool(obj, CKA_PRIVATE, cls == CKO_SECRET_KEY)) ||
+        (rv =
+             set_default_bool(obj, CKA_PRIVATE, cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY)) ||
         (rv = set_default_bool(obj, CKA_MODIFIABLE, CK_TRUE)) ||
         (rv = set_default_bool(obj, CKA_COPYABLE, CK_TRUE)) ||
         (rv = set_default_bool(obj, CKA_DESTROYABLE, CK_TRUE)) ||
@@ -252,39 +316,33 @@ CK_RV qkt_attr_finish(QKT_OBJ *obj, int op)
         return CKR_OK;
     }
     CK_KEY_TYPE kt = qkt_obj_ulong(obj, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION);
-    const QKT_ATTR *v = qkt_obj_attr(obj, CKA_VALUE);
-    if (kt == CK_UNAVAILABLE_INFORMATION || v == NULL)
+    if (kt == CK_UNAVAILABLE_INFORMATION)
         return CKR_TEMPLATE_INCOMPLETE;
-    if ((rv = qkt_key_len_check(kt, v->len)) != CKR_OK)
-        return rv;
-    CK_ULONG given = qkt_obj_ulong(obj, CKA_VALUE_LEN, v->len);
-    if (given != v->len)
-        return CKR_TEMPLATE_INCONSISTENT;
-    if ((rv = qkt_obj_set_ulong(obj, CKA_VALUE_LEN, v->len)) ||
-        (rv = set_default_bytes(obj, CKA_ID)) || (rv = set_default_bytes(obj, CKA_START_DATE)) ||
+    if (cls == CKO_SECRET_KEY)
+        rv = secret_defaults(obj, kt);
+    else if (qkt_obj_attr(obj, CKA_PUBLIC_KEY_INFO) == NULL) /* set by pkey.c from the key */
+        return CKR_TEMPLATE_INCOMPLETE;
+    else if (cls == CKO_PUBLIC_KEY)
+        rv = public_defaults(obj, kt);
+    else
+        rv = private_defaults(obj, kt);
+    if (rv != CKR_OK || (rv = set_default_bytes(obj, CKA_ID)) ||
+        (rv = set_default_bytes(obj, CKA_START_DATE)) ||
         (rv = set_default_bytes(obj, CKA_END_DATE)) ||
         (rv = set_default_bool(obj, CKA_DERIVE, CK_FALSE)) ||
-        (rv = set_default_bytes(obj, CKA_ALLOWED_MECHANISMS)) ||
-        (rv = set_default_bool(obj, CKA_SENSITIVE, CK_FALSE)) ||
-        (rv = set_default_bool(obj, CKA_ENCRYPT, CK_TRUE)) ||
-        (rv = set_default_bool(obj, CKA_DECRYPT, CK_TRUE)) ||
-        (rv = set_default_bool(obj, CKA_SIGN, CK_TRUE)) ||
-        (rv = set_default_bool(obj, CKA_VERIFY, CK_TRUE)) ||
-        (rv = set_default_bool(obj, CKA_WRAP, CK_TRUE)) ||
-        (rv = set_default_bool(obj, CKA_UNWRAP, CK_TRUE)) ||
-        (rv = set_default_bool(obj, CKA_EXTRACTABLE, CK_TRUE)) ||
-        (rv = set_default_bool(obj, CKA_WRAP_WITH_TRUSTED, CK_FALSE)) ||
-        (rv = set_default_bool(obj, CKA_TRUSTED, CK_FALSE)))
+        (rv = set_default_bytes(obj, CKA_ALLOWED_MECHANISMS)))
         return rv;
     if (op == QKT_OP_COPY)
         return CKR_OK; /* LOCAL, ALWAYS_SENSITIVE, NEVER_EXTRACTABLE come with the copy */
+    if ((rv = qkt_obj_set_bool(obj, CKA_LOCAL, local)) != CKR_OK)
+        return rv;
     /* Base 3.0, 4.10: ALWAYS_SENSITIVE / NEVER_EXTRACTABLE only for keys born in the token. */
     int born_here = op == QKT_OP_GENERATE || op == QKT_OP_DERIVE;
-    if ((rv = qkt_obj_set_bool(obj, CKA_LOCAL, local)) ||
-        (rv = qkt_obj_set_bool(obj, CKA_ALWAYS_SENSITIVE,
-                               born_here && qkt_obj_bool(obj, CKA_SENSITIVE))) ||
-        (rv = qkt_obj_set_bool(obj, CKA_NEVER_EXTRACTABLE,
-                               born_here && !qkt_obj_bool(obj, CKA_EXTRACTABLE))))
+    if (cls != CKO_PUBLIC_KEY &&
+        ((rv = qkt_obj_set_bool(obj, CKA_ALWAYS_SENSITIVE,
+                                born_here && qkt_obj_bool(obj, CKA_SENSITIVE))) ||
+         (rv = qkt_obj_set_bool(obj, CKA_NEVER_EXTRACTABLE,
+                                born_here && !qkt_obj_bool(obj, CKA_EXTRACTABLE)))))
         return rv;
     if (qkt_obj_attr(obj, CKA_KEY_GEN_MECHANISM) == NULL)
         rv = qkt_obj_set_ulong(obj, CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION);
@@ -293,7 +351,8 @@ CK_RV qkt_attr_finish(QKT_OBJ *obj, int op)
 
 int qkt_attr_is_sensitive(const QKT_OBJ *obj, CK_ATTRIBUTE_TYPE type)
 {
-    if (type != CKA_VALUE || qkt_obj_class(obj) != CKO_SECRET_KEY)
+    CK_OBJECT_CLASS cls = qkt_obj_class(obj);
+    if (!(cls == CKO_SECRET_KEY && type == CKA_VALUE) && !qkt_attr_is_part(cls, type))
         return 0;
     return qkt_obj_bool(obj, CKA_SENSITIVE) || !qkt_obj_bool(obj, CKA_EXTRACTABLE) ||
            obj->sealed != NULL;
@@ -308,6 +367,11 @@ CK_RV qkt_attr_get(const QKT_OBJ *obj, CK_ATTRIBUTE *tpl, CK_ULONG n)
         if (qkt_attr_is_sensitive(obj, tpl[i].type)) {
             tpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
             rv = CKR_ATTRIBUTE_SENSITIVE;
+        } else if (qkt_attr_is_part(qkt_obj_class(obj), tpl[i].type)) {
+            CK_RV r = qkt_pkey_part(obj, &tpl[i]); /* from the key itself (pkey.c) */
+            if (r != CKR_OK &&
+                (rv == CKR_OK || (rv == CKR_BUFFER_TOO_SMALL && r != CKR_BUFFER_TOO_SMALL)))
+                rv = r;
         } else if (a == NULL) {
             tpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
             if (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL)
@@ -331,7 +395,8 @@ int qkt_attr_match(const QKT_OBJ *obj, const CK_ATTRIBUTE *tpl, CK_ULONG n)
 {
     for (CK_ULONG i = 0; i < n; i++) {
         const QKT_ATTR *a = qkt_obj_attr(obj, tpl[i].type);
-        if (a == NULL || qkt_attr_is_sensitive(obj, tpl[i].type) || a->len != tpl[i].ulValueLen)
+        if (a == NULL || qkt_attr_is_sensitive(obj, tpl[i].type) ||
+            qkt_attr_is_part(qkt_obj_class(obj), tpl[i].type) || a->len != tpl[i].ulValueLen)
             return 0;
         if (a->len && (tpl[i].pValue == NULL || memcmp(a->val, tpl[i].pValue, a->len) != 0))
             return 0;

@@ -162,9 +162,11 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
         return CKR_ARGUMENTS_BAD;
     if ((rv = qkt_session_enter(hSession, &s)) != CKR_OK)
         return rv;
+    rv = qkt_generate_key_pair(s, pMechanism, pPublicKeyTemplate, ulPublicKeyAttributeCount,
+                               pPrivateKeyTemplate, ulPrivateKeyAttributeCount, phPublicKey,
+                               phPrivateKey);
     qkt_leave();
-    /* A secret-key token: no key-pair mechanism is listed. */
-    return CKR_MECHANISM_INVALID;
+    return rv;
 }
 
 CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,

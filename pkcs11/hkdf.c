@@ -51,6 +51,8 @@ CK_RV qkt_derive(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE h,
 
     if (mech->mechanism == CKM_SP800_108_COUNTER_KDF)
         return qkt_sp800_108(s, mech, h, tpl, n, out);
+    if (mech->mechanism == CKM_ECDH1_DERIVE)
+        return qkt_ecdh_derive(s, mech, h, tpl, n, out);
     if (mech->mechanism != CKM_HKDF_DERIVE)
         return CKR_MECHANISM_INVALID;
     if (p == NULL || mech->ulParameterLen != sizeof(*p) || (!p->bExtract && !p->bExpand) ||

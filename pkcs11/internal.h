@@ -2,15 +2,17 @@
  * libqkey-pkcs11 internals: the one private header of the token. Entry points (entry_*.c)
  * check initialisation, arguments and the session, then hand over to the slot (slot.c,
  * pin.c), session (session.c), object (object.c, attr.c, find.c, store.c, seal.c) and
- * mechanism (mech.c, digest.c, mac.c, cipher.c, wrap.c, hkdf.c, keygen.c, random.c) modules.
+ * mechanism (mech.c, digest.c, mac.c, cipher.c, asym.c, wrap.c, hkdf.c, kbkdf.c, ecdh.c,
+ * keygen.c, keypair.c, random.c) modules; key pairs live in objects as pkey.c says.
  *
  * File order, lowest first: a file calls only files listed before it (no call runs upward), so
  * the token can grow (asymmetric keys, another store) without one file's change reaching back
  * into the files it serves. The test pkcs11_file_order reads the lines below, requires every
  * object of the token in them, and checks the order with test/layers/check_layers.sh.
- *   QKT-FILE-ORDER: lock state object attr digest cipher mac seal random session
- *   QKT-FILE-ORDER: store_sqlite store_pg store
- *   QKT-FILE-ORDER: objstore find mech keygen kbkdf hkdf wrap pinkey slot pin session_close
+ *   QKT-FILE-ORDER: lock state seedsrc object pkey_der pkey attr digest cipher mac seal random
+ *   QKT-FILE-ORDER: session store_sqlite store_pg store
+ *   QKT-FILE-ORDER: objstore find asym mech keygen ecdh keypair kbkdf hkdf wrap pinkey slot pin
+ *   QKT-FILE-ORDER: session_close
  *   QKT-FILE-ORDER: entry_crypto entry_object entry_token library interface
  * state.c holds the library the modules work on and publishes it to entry points only once
  * library.c has built it (qkt_publish). The modules reach it through the one pointer `qkt_lib`
@@ -76,6 +78,8 @@ typedef struct qkt_obj_st {
     size_t nattrs, cap;
     unsigned char *sealed; /* token object whose value is still sealed (no token key yet) */
     size_t sealed_len;
+    EVP_PKEY *pkey; /* key pairs: the key parsed once (pkey.c), dropped with the object or when
+                     * CKA_VALUE / CKA_PUBLIC_KEY_INFO change; operations take a reference */
     struct qkt_obj_st *next;
 } QKT_OBJ;
 
@@ -149,7 +153,8 @@ typedef struct qkt_lib_st {
     int absent;   /* no token in the slot: the config names neither rng.source nor
                    * qkd.driver (a package installed, not configured yet) */
     OSSL_LIB_CTX *libctx;
-    OSSL_PROVIDER *deflt; /* the default provider, loaded into libctx explicitly */
+    OSSL_PROVIDER *deflt;    /* the default provider, loaded into libctx explicitly */
+    OSSL_PROVIDER *seedprov; /* seedsrc.c: libctx's DRBGs seeded from the QRNG (NULL: no RNG) */
     /* store */
     struct qkt_db_st *db; /* the store backend (storedb.h) */
     long long data_version;
@@ -312,6 +317,13 @@ struct qkt_op_st {
     size_t buflen, bufcap;
     unsigned char *key; /* KWP: key copy (secure) */
     size_t keylen;
+    /* key pairs (asym.c) */
+    int asym;            /* a key-pair operation: every step goes to asym.c */
+    int asym_input;      /* how input is taken (asym.c) */
+    size_t asym_hashlen; /* raw PSS: the length of the hash it signs */
+    EVP_PKEY_CTX *pctx;  /* raw sign/verify, encrypt, decrypt */
+    int auth_needed;     /* the key has CKA_ALWAYS_AUTHENTICATE: a context login first (pin.c) */
+    int auth_ok;         /* ... which has been done for this operation */
 };
 
 CK_RV qkt_digest_init(QKT_OP *op, const CK_MECHANISM *mech);
@@ -357,6 +369,40 @@ CK_RV qkt_key_usable(const QKT_OBJ *key, CK_ATTRIBUTE_TYPE usage, CK_MECHANISM_T
 /* Required value length from template + key type (AES: 16/24/32). */
 CK_RV qkt_key_len_check(CK_KEY_TYPE kt, size_t len);
 
+/* ---- key pairs --------------------------------------------------------------------------- */
+/* pkey.c: objects <-> OpenSSL keys (see the file comment for how a key pair is kept) */
+/* A new reference to the object's key, in the token's libctx (parsed once, then cached). */
+CK_RV qkt_pkey_of(const QKT_OBJ *obj, EVP_PKEY **out);
+CK_RV qkt_pkey_attrs(QKT_OBJ *obj, const EVP_PKEY *pkey); /* public attrs; private: PKCS#8 */
+CK_RV qkt_pkey_import(QKT_OBJ *obj, const CK_ATTRIBUTE *tpl, CK_ULONG n); /* C_CreateObject */
+CK_RV qkt_pkey_part(const QKT_OBJ *obj, CK_ATTRIBUTE *a); /* a private part, from the key */
+CK_KEY_TYPE qkt_pkey_type(const EVP_PKEY *pkey);
+int qkt_curve_of_params(CK_KEY_TYPE kt, const unsigned char *der, size_t len); /* row or -1 */
+const char *qkt_curve_evp(int curve);
+const char *qkt_curve_group(int curve);
+/* pkey_der.c: the DER of EC, Edwards and Montgomery keys without OpenSSL's encoders (kt and
+ * the curve's NID; field: octets of an EC private scalar). Length, or -1. SPKI: *der from
+ * OPENSSL_malloc; PKCS#8: *der from qkt_secret_alloc (locked memory). */
+int qkt_der_spki(const EVP_PKEY *pkey, CK_KEY_TYPE kt, int nid, unsigned char **der);
+int qkt_der_pkcs8(const EVP_PKEY *pkey, CK_KEY_TYPE kt, int nid, size_t field, unsigned char **der);
+int qkt_ec_point_raw(const unsigned char *v, size_t len, const unsigned char **raw, size_t *rawlen);
+/* attr.c: 1 if type is a private part of a private key (never stored as an attribute) */
+int qkt_attr_is_part(CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE type);
+/* asym.c: signatures and RSA encryption */
+int qkt_asym_mech(CK_MECHANISM_TYPE mech);
+CK_KEY_TYPE qkt_asym_key_type(CK_MECHANISM_TYPE mech);
+CK_RV qkt_asym_init(QKT_OP *op, const CK_MECHANISM *mech, const QKT_OBJ *key);
+CK_RV qkt_asym_update(QKT_OP *op, const CK_BYTE *in, CK_ULONG inlen);
+CK_RV qkt_asym_sign(QKT_OP *op, CK_BYTE *out, CK_ULONG *outlen);
+CK_RV qkt_asym_verify(QKT_OP *op, const CK_BYTE *sig, CK_ULONG siglen);
+CK_RV qkt_asym_crypt(QKT_OP *op, CK_BYTE *out, CK_ULONG *outlen);
+/* ecdh.c, keypair.c */
+CK_RV qkt_ecdh_derive(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE base,
+                      const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
+CK_RV qkt_generate_key_pair(QKT_SESSION *s, const CK_MECHANISM *mech, const CK_ATTRIBUTE *pubtpl,
+                            CK_ULONG npub, const CK_ATTRIBUTE *privtpl, CK_ULONG npriv,
+                            CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv);
+
 /* Secret buffers: locked memory (qks_secure_alloc); zero-length allowed. */
 #include "qkey/secmem.h"
 static inline void *qkt_secret_alloc(size_t n)
@@ -374,6 +420,10 @@ const EVP_CIPHER *qkt_cipher_fetch(const char *name); /* cipher.c: fetched once,
 void qkt_cipher_cache_free(void);
 void qkt_md_cache_free(void);
 void qkt_mac_cache_free(void);
+
+/* seedsrc.c: make the QRNG the seed source of libctx's DRBGs; 1 once it has given a seed */
+CK_RV qkt_seed_install(OSSL_LIB_CTX *libctx, QKS_CTX *qks, OSSL_PROVIDER **out);
+int qkt_seed_quantum(void);
 
 /* random.c */
 CK_RV qkt_random(unsigned char *out, size_t len);

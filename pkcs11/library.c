@@ -19,7 +19,6 @@
 /* Serialises C_Initialize/C_Finalize against each other (concurrent C_Initialize is safe). */
 static pthread_mutex_t init_mutex = PTHREAD_MUTEX_INITIALIZER;
 /* C_Initialize calls in this process not yet matched by C_Finalize (see C_Initialize). */
-static unsigned long init_count;
 
 /* A forked child abandons its parent's state without touching it (the parent's database
  * handle, sessions and keys); it stays reachable here so leak checkers do not complain. */
@@ -55,6 +54,7 @@ static void lib_free(QKT_LIB *lib)
     qkt_mac_cache_free();
     qkt_store_close();
     free(lib->store_path);
+    OSSL_PROVIDER_unload(lib->seedprov);
     OSSL_PROVIDER_unload(lib->deflt);
     OSSL_LIB_CTX_free(lib->libctx);
     qks_ctx_free(lib->qks);
@@ -200,6 +200,10 @@ static CK_RV lib_new(const char *reserved, QKT_LIB **out)
         rv = CKR_GENERAL_ERROR;
         goto err;
     }
+    /* Before anything draws from libctx: its DRBGs are seeded from the QRNG (seedsrc.c). */
+    if (qks_config_get(c, "rng.source") != NULL &&
+        (rv = qkt_seed_install(lib->libctx, lib->qks, &lib->seedprov)) != CKR_OK)
+        goto err;
     const char *store = qks_config_get(c, "token.store");
     if ((rv = qkt_store_open(store != NULL ? store : ":memory:")) != CKR_OK)
         goto err;
@@ -237,16 +241,11 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
     pthread_mutex_lock(&init_mutex);
     if (qkt_lib != NULL) {
         if (qkt_lib_ours(qkt_lib)) {
-            /* Deliberate, as p11-kit does for the modules it manages: several users in one
-             * process (threads, libraries) may each initialise; the token stays up until the
-             * last of them calls C_Finalize. Strict PKCS#11 would answer
-             * CKR_CRYPTOKI_ALREADY_INITIALIZED, which makes concurrent initialisers fail
-             * depending on who came first (docs/pkcs11.md). */
-            init_count++;
-            rv = CKR_OK;
+            /* Base 3.0, 5.4: one initialisation per process. p11-kit's proxy, which most
+             * programs load modules through, already counts its own users. */
+            rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
             goto done;
         }
-        init_count = 0;
         /* Forked child: forget the parent's state, never use or free it. */
         for (size_t i = 0; i < sizeof(abandoned) / sizeof(abandoned[0]); i++)
             if (abandoned[i] == NULL) {
@@ -263,7 +262,6 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
         goto done;
     }
     qkt_publish(lib); /* entry points see the library only now, fully built */
-    init_count = 1;
 done:
     pthread_mutex_unlock(&init_mutex);
     return rv;
@@ -276,9 +274,7 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
     if (pReserved != NULL)
         return CKR_ARGUMENTS_BAD;
     pthread_mutex_lock(&init_mutex);
-    if ((rv = qkt_enter()) == CKR_OK && --init_count > 0) {
-        qkt_leave();
-    } else if (rv == CKR_OK) {
+    if ((rv = qkt_enter()) == CKR_OK) {
         QKT_LIB *lib = qkt_lib;
         qkt_publish(NULL); /* entry points stop seeing it before anything is freed */
         lib_free(lib);

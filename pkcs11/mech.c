@@ -10,8 +10,9 @@
 
 #include "internal.h"
 
-#define ENC_DEC (CKF_ENCRYPT | CKF_DECRYPT)
-#define SIG_VER (CKF_SIGN | CKF_VERIFY)
+#define ENC_DEC   (CKF_ENCRYPT | CKF_DECRYPT)
+#define SIG_VER   (CKF_SIGN | CKF_VERIFY)
+#define EC_CURVES (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
 
 static const QKT_MECH_INFO mechs[] = {
     {CKM_AES_KEY_GEN, 16, 32, CKF_GENERATE},
@@ -35,6 +36,27 @@ static const QKT_MECH_INFO mechs[] = {
     {CKM_SHA384_HMAC, 1, 512, SIG_VER},
     {CKM_SHA512_HMAC, 1, 512, SIG_VER},
     {CKM_HKDF_DERIVE, 1, 512, CKF_DERIVE},
+    /* key pairs: sizes in bits (RSA modulus, EC field), as the spec counts them */
+    {CKM_RSA_PKCS_KEY_PAIR_GEN, 2048, 4096, CKF_GENERATE_KEY_PAIR},
+    {CKM_EC_KEY_PAIR_GEN, 256, 521, CKF_GENERATE_KEY_PAIR | EC_CURVES},
+    {CKM_EC_EDWARDS_KEY_PAIR_GEN, 255, 448, CKF_GENERATE_KEY_PAIR},
+    {CKM_EC_MONTGOMERY_KEY_PAIR_GEN, 255, 448, CKF_GENERATE_KEY_PAIR},
+    {CKM_RSA_PKCS, 2048, 4096, ENC_DEC | SIG_VER},
+    {CKM_RSA_PKCS_OAEP, 2048, 4096, ENC_DEC},
+    {CKM_RSA_PKCS_PSS, 2048, 4096, SIG_VER},
+    {CKM_SHA256_RSA_PKCS, 2048, 4096, SIG_VER},
+    {CKM_SHA384_RSA_PKCS, 2048, 4096, SIG_VER},
+    {CKM_SHA512_RSA_PKCS, 2048, 4096, SIG_VER},
+    {CKM_SHA256_RSA_PKCS_PSS, 2048, 4096, SIG_VER},
+    {CKM_SHA384_RSA_PKCS_PSS, 2048, 4096, SIG_VER},
+    {CKM_SHA512_RSA_PKCS_PSS, 2048, 4096, SIG_VER},
+    {CKM_ECDSA, 256, 521, SIG_VER | EC_CURVES},
+    {CKM_ECDSA_SHA1, 256, 521, SIG_VER | EC_CURVES}, /* asym.c: SHA-1 for this one only */
+    {CKM_ECDSA_SHA256, 256, 521, SIG_VER | EC_CURVES},
+    {CKM_ECDSA_SHA384, 256, 521, SIG_VER | EC_CURVES},
+    {CKM_ECDSA_SHA512, 256, 521, SIG_VER | EC_CURVES},
+    {CKM_EDDSA, 255, 448, SIG_VER},
+    {CKM_ECDH1_DERIVE, 255, 521, CKF_DERIVE | EC_CURVES},
     {CKM_SP800_108_COUNTER_KDF, 1, 512, CKF_DERIVE},
     {CKM_QKEY_QKD_KEY_NEW, 16, QKS_KEY_MAX, CKF_GENERATE},
     {CKM_QKEY_QKD_KEY_GET, 16, QKS_KEY_MAX, CKF_GENERATE},
@@ -46,6 +68,9 @@ static int offered(const QKT_MECH_INFO *m)
     /* The QKD mechanisms exist only where a QKD link is configured. */
     if (m->type == CKM_QKEY_QKD_KEY_NEW || m->type == CKM_QKEY_QKD_KEY_GET)
         return qks_ctx_has_qkd(qkt_lib->qks);
+    /* Key pairs only from the quantum seed source (seedsrc.c). */
+    if (m->flags & CKF_GENERATE_KEY_PAIR)
+        return qkt_lib->seedprov != NULL;
     return 1;
 }
 
@@ -114,6 +139,7 @@ void qkt_op_free(QKT_OP *op)
     EVP_MD_CTX_free(op->md);
     EVP_MAC_CTX_free(op->mac);
     EVP_CIPHER_CTX_free(op->cipher);
+    EVP_PKEY_CTX_free(op->pctx);
     if (op->buf != NULL)
         qkt_secret_free(op->buf, op->bufcap);
     if (op->key != NULL)
@@ -168,18 +194,24 @@ CK_RV qkt_op_init(QKT_SESSION *s, int kind, const CK_MECHANISM *mech, CK_OBJECT_
     if (kind != QKT_DIGEST) {
         int hmac = mech->mechanism == CKM_SHA256_HMAC || mech->mechanism == CKM_SHA384_HMAC ||
                    mech->mechanism == CKM_SHA512_HMAC;
+        CK_KEY_TYPE need = hmac                             ? CKK_GENERIC_SECRET
+                           : qkt_asym_mech(mech->mechanism) ? qkt_asym_key_type(mech->mechanism)
+                                                            : qkt_cipher_key_type(mech->mechanism);
         if ((rv = qkt_key_get(s, h, &key)) != CKR_OK ||
-            (rv = qkt_key_usable(key, kind_usage[kind], mech->mechanism,
-                                 hmac ? CKK_GENERIC_SECRET
-                                      : qkt_cipher_key_type(mech->mechanism))) != CKR_OK)
+            (rv = qkt_key_usable(key, kind_usage[kind], mech->mechanism, need)) != CKR_OK)
             return rv;
     }
     if ((op = calloc(1, sizeof(*op))) == NULL)
         return CKR_HOST_MEMORY;
     op->kind = kind;
     op->mech = mech->mechanism;
+    op->auth_needed = (kind == QKT_SIGN || kind == QKT_DECRYPT) &&
+                      qkt_obj_class(key) == CKO_PRIVATE_KEY &&
+                      qkt_obj_bool(key, CKA_ALWAYS_AUTHENTICATE);
     if (kind == QKT_DIGEST)
         rv = qkt_digest_init(op, mech);
+    else if (qkt_asym_mech(mech->mechanism))
+        rv = qkt_asym_init(op, mech, key);
     else if (kind == QKT_SIGN || kind == QKT_VERIFY)
         rv = qkt_mac_init(op, mech, key);
     else
@@ -225,6 +257,63 @@ static CK_RV out_check(CK_BYTE *out, CK_ULONG *outlen, CK_ULONG need, int *done)
     return CKR_OK;
 }
 
+/* Key-pair operations (asym.c) under the same rules: a length query or CKR_BUFFER_TOO_SMALL
+ * keeps the operation, anything else ends it. Input is collected or digested by asym.c. */
+/* A key with CKA_ALWAYS_AUTHENTICATE is used only after C_Login(CKU_CONTEXT_SPECIFIC). */
+static CK_RV authorised(QKT_SESSION *s, QKT_OP *op)
+{
+    if (!op->auth_needed || op->auth_ok)
+        return CKR_OK;
+    qkt_op_end(s, op->kind);
+    return CKR_USER_NOT_LOGGED_IN;
+}
+
+static CK_RV asym_finish(QKT_SESSION *s, QKT_OP *op, CK_BYTE *out, CK_ULONG *outlen)
+{
+    int done;
+    CK_RV rv;
+
+    if ((rv = authorised(s, op)) != CKR_OK)
+        return rv;
+    if (op->kind == QKT_SIGN) {
+        rv = out_check(out, outlen, op->out_len, &done);
+        if (done)
+            return rv;
+        rv = qkt_asym_sign(op, out, outlen);
+    } else {
+        rv = qkt_asym_crypt(op, out, outlen);
+        if ((rv == CKR_OK && out == NULL) || rv == CKR_BUFFER_TOO_SMALL)
+            return rv;
+    }
+    qkt_op_end(s, op->kind);
+    return rv;
+}
+
+static CK_RV asym_oneshot(QKT_SESSION *s, QKT_OP *op, const CK_BYTE *in, CK_ULONG inlen,
+                          CK_BYTE *out, CK_ULONG *outlen)
+{
+    CK_RV rv;
+
+    if (op->started) {
+        qkt_op_end(s, op->kind);
+        return CKR_OPERATION_ACTIVE;
+    }
+    if ((rv = authorised(s, op)) != CKR_OK)
+        return rv;
+    if (op->kind == QKT_SIGN) { /* the length is known: answer before any input is taken */
+        int done;
+        rv = out_check(out, outlen, op->out_len, &done);
+        if (done)
+            return rv;
+    }
+    op->buflen = 0; /* a repeated call after a length query gives the input again */
+    if ((rv = qkt_asym_update(op, in, inlen)) != CKR_OK) {
+        qkt_op_end(s, op->kind);
+        return rv;
+    }
+    return asym_finish(s, op, out, outlen);
+}
+
 CK_RV qkt_op_oneshot(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen, CK_BYTE *out,
                      CK_ULONG *outlen)
 {
@@ -235,6 +324,8 @@ CK_RV qkt_op_oneshot(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen
 
     if (op == NULL)
         return CKR_OPERATION_NOT_INITIALIZED;
+    if (op->asym)
+        return asym_oneshot(s, op, in, inlen, out, outlen);
     if (kind == QKT_DIGEST || kind == QKT_SIGN) {
         if (op->started) {
             /* Base 3.0, 5.10: C_Digest/C_Sign cannot finish a multi-part operation. */
@@ -281,6 +372,16 @@ CK_RV qkt_op_update(QKT_SESSION *s, int kind, const CK_BYTE *in, CK_ULONG inlen,
 
     if (op == NULL)
         return CKR_OPERATION_NOT_INITIALIZED;
+    if (op->asym) {
+        if ((rv = authorised(s, op)) != CKR_OK)
+            return rv;
+        if (outlen != NULL) /* encrypt/decrypt: all output comes at the final step */
+            *outlen = 0;
+        op->started = 1;
+        if ((rv = qkt_asym_update(op, in, inlen)) != CKR_OK)
+            qkt_op_end(s, kind);
+        return rv;
+    }
     if (kind == QKT_DIGEST || kind == QKT_SIGN || kind == QKT_VERIFY) {
         op->started = 1;
         if ((rv = absorb(op, in, inlen)) != CKR_OK)
@@ -305,6 +406,8 @@ CK_RV qkt_op_final(QKT_SESSION *s, int kind, CK_BYTE *out, CK_ULONG *outlen)
 
     if (op == NULL)
         return CKR_OPERATION_NOT_INITIALIZED;
+    if (op->asym)
+        return asym_finish(s, op, out, outlen);
     need = kind == QKT_DIGEST || kind == QKT_SIGN ? op->out_len : qkt_cipher_final_bound(op);
     rv = out_check(out, outlen, need, &done);
     if (done)
@@ -330,8 +433,11 @@ CK_RV qkt_op_verify(QKT_SESSION *s, const CK_BYTE *in, CK_ULONG inlen, const CK_
         return CKR_OPERATION_NOT_INITIALIZED;
     if (oneshot && op->started)
         rv = CKR_OPERATION_ACTIVE;
-    else if ((!oneshot || (rv = absorb(op, in, inlen)) == CKR_OK) &&
-             (rv = squeeze(op, mac)) == CKR_OK) {
+    else if (op->asym) {
+        if (!oneshot || (rv = qkt_asym_update(op, in, inlen)) == CKR_OK)
+            rv = qkt_asym_verify(op, sig, siglen);
+    } else if ((!oneshot || (rv = absorb(op, in, inlen)) == CKR_OK) &&
+               (rv = squeeze(op, mac)) == CKR_OK) {
         if (siglen != op->out_len)
             rv = CKR_SIGNATURE_LEN_RANGE;
         else if (qks_memcmp_ct(mac, sig, siglen) != 0)
@@ -354,7 +460,7 @@ CK_RV qkt_op_digest_key(QKT_SESSION *s, CK_OBJECT_HANDLE h)
         return rv;
     /* A digest of a secret value is as good as the value for a short key: only for keys
      * whose value may leave the token anyway. */
-    if (qkt_attr_is_sensitive(key, CKA_VALUE))
+    if (qkt_obj_class(key) != CKO_SECRET_KEY || qkt_attr_is_sensitive(key, CKA_VALUE))
         return CKR_KEY_INDIGESTIBLE;
     const QKT_ATTR *v = qkt_obj_attr(key, CKA_VALUE);
     op->started = 1;

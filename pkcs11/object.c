@@ -30,6 +30,7 @@ void qkt_obj_free(QKT_OBJ *obj)
         attr_clear(&obj->attrs[i]);
     free(obj->attrs);
     free(obj->sealed);
+    EVP_PKEY_free(obj->pkey);
     free(obj);
 }
 
@@ -45,6 +46,11 @@ CK_RV qkt_obj_set(QKT_OBJ *obj, CK_ATTRIBUTE_TYPE type, const void *val, CK_ULON
 {
     QKT_ATTR *a = qkt_obj_attr(obj, type);
     int secret = type == CKA_VALUE;
+
+    if (type == CKA_VALUE || type == CKA_PUBLIC_KEY_INFO) { /* the parsed key no longer holds */
+        EVP_PKEY_free(obj->pkey);
+        obj->pkey = NULL;
+    }
     unsigned char *copy = secret ? qkt_secret_alloc(len) : malloc(len ? len : 1);
 
     if (copy == NULL)
@@ -132,9 +138,42 @@ QKT_OBJ *qkt_obj_dup(const QKT_OBJ *obj)
     return n;
 }
 
-/* Token objects that hold a secret (secret keys, private objects) are sealed in the store. */
+/* Token objects that hold a secret (secret and private keys, private objects) are sealed in the
+ * store. */
 int qkt_obj_needs_seal(const QKT_OBJ *obj)
 {
     return qkt_obj_is_token(obj) &&
-           (qkt_obj_class(obj) == CKO_SECRET_KEY || qkt_obj_is_private(obj));
+           (qkt_obj_class(obj) == CKO_SECRET_KEY || qkt_obj_class(obj) == CKO_PRIVATE_KEY ||
+            qkt_obj_is_private(obj));
+}
+
+/* Template lookups before an object exists (the last of a repeated attribute counts). */
+const CK_ATTRIBUTE *qkt_tpl_find(const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type)
+{
+    for (CK_ULONG i = n; i-- > 0;)
+        if (tpl[i].type == type)
+            return &tpl[i];
+    return NULL;
+}
+
+CK_RV qkt_tpl_ulong(const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_ULONG *out)
+{
+    const CK_ATTRIBUTE *a = qkt_tpl_find(tpl, n, type);
+    if (a == NULL)
+        return CKR_TEMPLATE_INCOMPLETE;
+    if (a->pValue == NULL || a->ulValueLen != sizeof(CK_ULONG))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    memcpy(out, a->pValue, sizeof(*out));
+    return CKR_OK;
+}
+
+CK_RV qkt_tpl_bool(const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_BBOOL *out)
+{
+    const CK_ATTRIBUTE *a = qkt_tpl_find(tpl, n, type);
+    if (a == NULL)
+        return CKR_TEMPLATE_INCOMPLETE;
+    if (a->pValue == NULL || a->ulValueLen != sizeof(CK_BBOOL))
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    *out = *(const CK_BBOOL *)a->pValue ? CK_TRUE : CK_FALSE;
+    return CKR_OK;
 }

@@ -54,7 +54,8 @@ CK_RV qkt_key_get(QKT_SESSION *s, CK_OBJECT_HANDLE h, QKT_OBJ **out)
         return CKR_KEY_HANDLE_INVALID;
     if (rv != CKR_OK)
         return rv;
-    if (qkt_obj_class(obj) != CKO_SECRET_KEY)
+    CK_OBJECT_CLASS cls = qkt_obj_class(obj);
+    if (cls != CKO_SECRET_KEY && cls != CKO_PUBLIC_KEY && cls != CKO_PRIVATE_KEY)
         return CKR_KEY_HANDLE_INVALID;
     if (obj->sealed != NULL)
         return CKR_USER_NOT_LOGGED_IN; /* a public token key: its value opens after login */
@@ -100,12 +101,14 @@ CK_RV qkt_object_create(QKT_SESSION *s, const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_
 
     if (rv != CKR_OK)
         return rv;
-    if (cls != CKO_DATA && cls != CKO_SECRET_KEY)
+    if (cls != CKO_DATA && cls != CKO_SECRET_KEY && cls != CKO_PUBLIC_KEY && cls != CKO_PRIVATE_KEY)
         return CKR_ATTRIBUTE_VALUE_INVALID;
     if ((obj = qkt_obj_new()) == NULL)
         return CKR_HOST_MEMORY;
     if ((rv = qkt_obj_set_ulong(obj, CKA_CLASS, cls)) != CKR_OK ||
         (rv = qkt_attr_apply(obj, tpl, n, QKT_OP_CREATE)) != CKR_OK ||
+        ((cls == CKO_PUBLIC_KEY || cls == CKO_PRIVATE_KEY) &&
+         (rv = qkt_pkey_import(obj, tpl, n)) != CKR_OK) ||
         (rv = qkt_attr_finish(obj, QKT_OP_CREATE)) != CKR_OK ||
         (rv = qkt_object_add(s, obj, out)) != CKR_OK)
         qkt_obj_free(obj);

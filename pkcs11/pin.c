@@ -11,15 +11,34 @@
 
 #define NOBODY ((CK_USER_TYPE)-1)
 
+/* Base 3.0, 4.9 (CKA_ALWAYS_AUTHENTICATE): the user, logged in, gives the PIN again for the one
+ * signature or decryption the session has just started with such a key. The try is counted
+ * against token.max_login_attempts like any other. */
+static CK_RV context_login(QKT_SESSION *s, const CK_UTF8CHAR *pin, CK_ULONG len)
+{
+    QKT_OP *op = s->sign != NULL && s->sign->auth_needed ? s->sign : s->dec;
+    unsigned char *tk;
+    CK_RV rv;
+
+    if (qkt_lib->login != CKU_USER)
+        return CKR_USER_NOT_LOGGED_IN;
+    if (op == NULL || !op->auth_needed)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    if ((rv = qkt_pin_verify("user", pin, len, &tk)) != CKR_OK)
+        return rv;
+    qkt_secret_free(tk, QKT_KEY_LEN);
+    op->auth_ok = 1;
+    return CKR_OK;
+}
+
 CK_RV qkt_login(QKT_SESSION *s, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK_ULONG len)
 {
     QKT_LIB *lib = qkt_lib;
     unsigned char *tk;
     CK_RV rv;
-    (void)s;
 
     if (who == CKU_CONTEXT_SPECIFIC)
-        return lib->login == NOBODY ? CKR_USER_NOT_LOGGED_IN : CKR_OPERATION_NOT_INITIALIZED;
+        return context_login(s, pin, len);
     if (who != CKU_SO && who != CKU_USER)
         return CKR_USER_TYPE_INVALID;
     if (lib->login == who)

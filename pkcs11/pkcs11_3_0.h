@@ -22,6 +22,12 @@
 #ifndef CKM_AES_KEY_WRAP_KWP
 #define CKM_AES_KEY_WRAP_KWP 0x0000210BUL
 #endif
+#ifndef CKK_EC_MONTGOMERY
+#define CKK_EC_MONTGOMERY 0x00000041UL
+#endif
+#ifndef CKM_EC_MONTGOMERY_KEY_PAIR_GEN
+#define CKM_EC_MONTGOMERY_KEY_PAIR_GEN 0x00001056UL
+#endif
 #ifndef CKM_HKDF_DERIVE
 #define CKM_HKDF_DERIVE  0x0000402AUL
 #define CKM_HKDF_DATA    0x0000402BUL
@@ -64,6 +70,13 @@ typedef struct qkt_ck_hkdf_params {
     CK_BYTE_PTR pInfo;
     CK_ULONG ulInfoLen;
 } QKT_CK_HKDF_PARAMS;
+
+/* CK_EDDSA_PARAMS (Current Mechanisms 3.0, 2.3.14): under our own name for the same reason. */
+typedef struct {
+    CK_BBOOL phFlag;
+    CK_ULONG ulContextDataLen;
+    CK_BYTE_PTR pContextData;
+} QKT_CK_EDDSA_PARAMS;
 
 /* ---- SP 800-108 key derivation (Current Mechanisms 3.0, 2.42) ------------------------- */
 #ifndef CKM_SP800_108_COUNTER_KDF

@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/rand.h>
+
+#include <sys/random.h>
 
 #include "internal.h"
 
@@ -35,10 +36,11 @@ CK_RV qkt_token_load(void)
     if ((rv = qkt_meta_get("serial", &v, &n)) != CKR_OK)
         return rv;
     if (v == NULL) {
-        /* First use of this store: a serial that stays with it for good. */
+        /* First use of this store: a serial that stays with it for good. Not a secret, so from
+         * the kernel: the token (and C_GetTokenInfo) works while the QRNG is failing. */
         unsigned char raw[8];
         char hex[17];
-        if (RAND_bytes_ex(lib->libctx, raw, sizeof(raw), 0) <= 0)
+        if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
             return CKR_GENERAL_ERROR;
         for (size_t i = 0; i < sizeof(raw); i++)
             snprintf(hex + 2 * i, 3, "%02X", raw[i]);

@@ -1,10 +1,12 @@
 /*
  * Key wrapping with CKM_AES_KEY_WRAP_KWP (RFC 5649) or CKM_AES_KEY_WRAP (RFC 3394: key values
  * that are whole 8-byte blocks) (Current Mechanisms 3.0, 2.14): C_WrapKey
- * exports the value of an extractable secret key under an AES key with CKA_WRAP; C_UnwrapKey
- * makes a new secret key from a template and an unwrapped value.
+ * exports the value of an extractable secret key, or an extractable private key as its PKCS#8
+ * PrivateKeyInfo, under an AES key with CKA_WRAP; C_UnwrapKey makes a new secret or private key
+ * (CKA_CLASS in the template) from a template and an unwrapped value.
  */
 #include <string.h>
+#include <openssl/x509.h>
 
 #include "internal.h"
 
@@ -36,6 +38,8 @@ CK_RV qkt_wrap(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE wrappi
         return rv;
     if ((rv = qkt_key_get(s, h, &key)) != CKR_OK)
         return rv;
+    if (qkt_obj_class(key) == CKO_PUBLIC_KEY)
+        return CKR_KEY_NOT_WRAPPABLE; /* public keys are read, not wrapped */
     if (!qkt_obj_bool(key, CKA_EXTRACTABLE))
         return CKR_KEY_UNEXTRACTABLE;
     if (qkt_obj_bool(key, CKA_WRAP_WITH_TRUSTED) && !qkt_obj_bool(kek, CKA_TRUSTED))
@@ -56,6 +60,37 @@ CK_RV qkt_wrap(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE wrappi
     if ((rv = qkt_keywrap(mech->mechanism, 1, kv->val, kv->len, v->val, v->len, out, &len)) ==
         CKR_OK)
         *outlen = (CK_ULONG)len;
+    return rv;
+}
+
+/* A private key unwrapped: the value is its PKCS#8 PrivateKeyInfo (Base 3.0, 5.16). */
+static CK_RV private_from(const CK_ATTRIBUTE *tpl, CK_ULONG n, CK_KEY_TYPE kt,
+                          const unsigned char *der, size_t len, QKT_OBJ **out)
+{
+    const unsigned char *p = der;
+    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
+    EVP_PKEY *pkey =
+        p8 != NULL && p == der + len ? EVP_PKCS82PKEY_ex(p8, qkt_lib->libctx, NULL) : NULL;
+    QKT_OBJ *obj = NULL;
+    CK_RV rv = CKR_WRAPPED_KEY_INVALID;
+
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    if (pkey == NULL)
+        return rv;
+    if (qkt_pkey_type(pkey) != kt)
+        rv = CKR_TEMPLATE_INCONSISTENT;
+    else if ((obj = qkt_obj_new()) == NULL)
+        rv = CKR_HOST_MEMORY;
+    else if ((rv = qkt_obj_set_ulong(obj, CKA_CLASS, CKO_PRIVATE_KEY)) == CKR_OK &&
+             (rv = qkt_obj_set_ulong(obj, CKA_KEY_TYPE, kt)) == CKR_OK &&
+             (rv = qkt_attr_apply(obj, tpl, n, QKT_OP_UNWRAP)) == CKR_OK &&
+             (rv = qkt_pkey_attrs(obj, pkey)) == CKR_OK &&
+             (rv = qkt_attr_finish(obj, QKT_OP_UNWRAP)) == CKR_OK) {
+        *out = obj;
+        obj = NULL;
+    }
+    qkt_obj_free(obj);
+    EVP_PKEY_free(pkey);
     return rv;
 }
 
@@ -83,10 +118,14 @@ CK_RV qkt_unwrap(QKT_SESSION *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE unwr
     rv = qkt_keywrap(mech->mechanism, 0, kv->val, kv->len, in, inlen, val, &len);
     if (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE)
         rv = CKR_WRAPPED_KEY_INVALID;
-    if (rv == CKR_OK &&
-        (rv = qkt_secret_from(tpl, n, QKT_OP_UNWRAP, kt, CK_UNAVAILABLE_INFORMATION, val, len,
-                              &obj)) == CKR_OK &&
-        (rv = qkt_object_add(s, obj, out)) != CKR_OK)
+    CK_ULONG cls = CKO_SECRET_KEY;
+    if (rv == CKR_OK && (rv = qkt_tpl_ulong(tpl, n, CKA_CLASS, &cls)) == CKR_TEMPLATE_INCOMPLETE)
+        rv = CKR_OK;
+    if (rv == CKR_OK && cls == CKO_PRIVATE_KEY)
+        rv = private_from(tpl, n, kt, val, len, &obj);
+    else if (rv == CKR_OK)
+        rv = qkt_secret_from(tpl, n, QKT_OP_UNWRAP, kt, CK_UNAVAILABLE_INFORMATION, val, len, &obj);
+    if (rv == CKR_OK && (rv = qkt_object_add(s, obj, out)) != CKR_OK)
         qkt_obj_free(obj);
     qkt_secret_free(val, inlen);
     return rv;

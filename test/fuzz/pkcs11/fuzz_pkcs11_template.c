@@ -1,7 +1,9 @@
 /*
  * Fuzz target: templates from a PKCS#11 caller, through the token's function list, and the
  * store's attribute decoding. Input layout:
- *   byte 0     operation (create, generate, copy, set, get, find, unwrap, derive, decode)
+ *   byte 0     operation (create, generate, copy, set, get, find, unwrap, derive, decode,
+ *              generate a key pair (public template = the first half of the attributes),
+ *              ECDH with the attribute values as the peer's public data)
  *   byte 1     mechanism choice
  *   then up to 24 attributes: type selector (1 byte: index into a table of interesting
  *   types, or 0xFF followed by 4 raw bytes), flags (1 byte: bit0 NULL pValue), length (1 byte),
@@ -18,7 +20,7 @@
 
 static CK_FUNCTION_LIST *f;
 static CK_SESSION_HANDLE sess;
-static CK_OBJECT_HANDLE wrap_key, base_key, sens_key;
+static CK_OBJECT_HANDLE wrap_key, base_key, sens_key, ec_key, x_key;
 
 static const CK_ATTRIBUTE_TYPE types[] = {
     CKA_CLASS,
@@ -55,6 +57,21 @@ static const CK_ATTRIBUTE_TYPE types[] = {
     CKA_QKEY_KEY_ID,
     CKA_KEY_GEN_MECHANISM,
     CKA_CERTIFICATE_TYPE,
+    /* key pairs (index 33 on) */
+    CKA_MODULUS,
+    CKA_PUBLIC_EXPONENT,
+    CKA_PRIVATE_EXPONENT,
+    CKA_PRIME_1,
+    CKA_PRIME_2,
+    CKA_EXPONENT_1,
+    CKA_EXPONENT_2,
+    CKA_COEFFICIENT,
+    CKA_EC_PARAMS,
+    CKA_EC_POINT,
+    CKA_MODULUS_BITS,
+    CKA_SUBJECT,
+    CKA_PUBLIC_KEY_INFO,
+    CKA_ALWAYS_AUTHENTICATE,
 };
 #define N_TYPES (sizeof(types) / sizeof(types[0]))
 
@@ -93,6 +110,17 @@ static int setup(void)
                         {CKA_DERIVE, &yes, 1}};
     if (f->C_CreateObject(sess, a, 3, &wrap_key) || f->C_CreateObject(sess, g, 4, &base_key) ||
         f->C_CreateObject(sess, a, 4, &sens_key))
+        return -1;
+    /* key pairs to derive with: P-256 and X25519 */
+    static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+    static const CK_BYTE x25519[] = {0x06, 0x03, 0x2b, 0x65, 0x6e};
+    CK_OBJECT_HANDLE pub;
+    CK_MECHANISM ec = {CKM_EC_KEY_PAIR_GEN, NULL, 0}, mx = {CKM_EC_MONTGOMERY_KEY_PAIR_GEN, NULL, 0};
+    CK_ATTRIBUTE ep[] = {{CKA_EC_PARAMS, (void *)p256, sizeof(p256)}};
+    CK_ATTRIBUTE xp[] = {{CKA_EC_PARAMS, (void *)x25519, sizeof(x25519)}};
+    CK_ATTRIBUTE dv[] = {{CKA_DERIVE, &yes, 1}};
+    if (f->C_GenerateKeyPair(sess, &ec, ep, 1, dv, 1, &pub, &ec_key) ||
+        f->C_GenerateKeyPair(sess, &mx, xp, 1, dv, 1, &pub, &x_key))
         return -1;
     return 0;
 }
@@ -147,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size < 2)
         return 0;
-    uint8_t op = data[0] % 9, mech = data[1];
+    uint8_t op = data[0] % 11, mech = data[1];
     parse(data + 2, data + size, tpl, &n);
 
     switch (op) {
@@ -201,6 +229,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 0,       NULL,    0};
         CK_MECHANISM m = {CKM_HKDF_DERIVE, &p, sizeof(p)};
         (void)f->C_DeriveKey(sess, &m, base_key, tpl, n, &h);
+        break;
+    }
+    case 9: {
+        /* RSA only when asked for (its key generation is slow), else the curves */
+        static const CK_MECHANISM_TYPE pair_mechs[] = {
+            CKM_EC_KEY_PAIR_GEN, CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EC_MONTGOMERY_KEY_PAIR_GEN};
+        CK_MECHANISM m = {mech == 0xFF ? CKM_RSA_PKCS_KEY_PAIR_GEN : pair_mechs[mech % 3], NULL, 0};
+        if (f->C_GenerateKeyPair(sess, &m, tpl, n / 2, tpl + n / 2, n - n / 2, &h, &h2) != CKR_OK)
+            h = h2 = CK_INVALID_HANDLE;
+        break;
+    }
+    case 10: {
+        CK_ECDH1_DERIVE_PARAMS p = {CKD_NULL, 0, NULL, n ? tpl[0].ulValueLen : 0,
+                                    n ? tpl[0].pValue : NULL};
+        CK_MECHANISM m = {CKM_ECDH1_DERIVE, &p, sizeof(p)};
+        (void)f->C_DeriveKey(sess, &m, mech & 1 ? x_key : ec_key, tpl + (n > 0), n - (n > 0), &h);
         break;
     }
     default: {

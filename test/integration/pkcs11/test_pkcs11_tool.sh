@@ -18,7 +18,12 @@ run pkcs11-tool --module "$MOD" --token-label qka --login --pin 123456 --test-fo
   { cat "$T/f.log"; fail "--test-fork"; }
 run pkcs11-tool --module "$MOD" --test-threads IL -L --test-threads ILGISLT0 >"$T/th.log" 2>&1 ||
   { cat "$T/th.log"; fail "--test-threads exit status"; }
-grep "rv:CKR_" "$T/th.log" | grep -v "rv:CKR_OK" && fail "--test-threads: a thread failed"
+# One C_Initialize per process (Base 3.0, 5.4): whichever of the main thread and the two test
+# threads comes second gets CKR_CRYPTOKI_ALREADY_INITIALIZED, which pkcs11-tool accepts and goes
+# on from; any other answer is a failure, and thread 1 must have done all of its steps.
+grep "rv:CKR_\|returned CKR_" "$T/th.log" | grep -v "CKR_OK\|CKR_CRYPTOKI_ALREADY_INITIALIZED" &&
+  fail "--test-threads: a thread failed"
+grep -q "Test thread 1 C_GetTokenInfo" "$T/th.log" || fail "--test-threads: thread 1 stopped early"
 grep -q "token label *: qka" "$T/th.log" || fail "--test-threads -L did not show the token"
 
 # A wrong user PIN is refused and counted; the right one still works and clears the count.

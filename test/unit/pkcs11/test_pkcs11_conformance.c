@@ -358,6 +358,32 @@ static void test_not_initialised(void)
     CK_C_INITIALIZE_ARGS partial = {0};
     partial.CreateMutex = (CK_CREATEMUTEX)1;
     EXPECT(F->C_Initialize(&partial), CKR_ARGUMENTS_BAD);
+    if (p11.is_qkey) {
+        /* every function but C_Initialize and C_GetFunctionList, called with null arguments
+         * (which they must not reach): CKR_CRYPTOKI_NOT_INITIALIZED. The list is walked as
+         * the array of pointers it is; each is called with six zero arguments, which the
+         * x86-64 and AArch64 calling conventions pass in registers whatever the function takes.
+         * (qkey only: SoftHSM2 answers some, e.g. C_WaitForSlotEvent, before its check.) */
+        typedef CK_RV (*ANY)(CK_ULONG, CK_ULONG, CK_ULONG, CK_ULONG, CK_ULONG, CK_ULONG);
+        const char *base = (const char *)&F->C_Initialize;
+        const char *end = (const char *)(&F->C_WaitForSlotEvent + 1);
+        for (const char *q = base; q < end; q += sizeof(void *)) {
+            ANY fn;
+            memcpy(&fn, q, sizeof(fn));
+            if (q == base || q == (const char *)&F->C_GetFunctionList)
+                continue;
+            CK_RV rv = fn(0, 0, 0, 0, 0, 0);
+            if (rv != CKR_CRYPTOKI_NOT_INITIALIZED)
+                fprintf(stderr, "  function %zu of the list -> 0x%lx before C_Initialize\n",
+                        (size_t)(q - base) / sizeof(void *), rv);
+            CU_ASSERT_EQUAL(rv, CKR_CRYPTOKI_NOT_INITIALIZED);
+        }
+    }
+    EXPECT(F->C_Initialize(NULL), CKR_OK);
+    /* one initialisation per process (Base 3.0, 5.4); the first C_Finalize ends it */
+    EXPECT(F->C_Initialize(NULL), CKR_CRYPTOKI_ALREADY_INITIALIZED);
+    EXPECT(F->C_Finalize(NULL), CKR_OK);
+    EXPECT(F->C_GetInfo(&info), CKR_CRYPTOKI_NOT_INITIALIZED);
     EXPECT(F->C_Initialize(NULL), CKR_OK);
 }
 

@@ -1,10 +1,10 @@
 /*
  * Randomness fails closed through the token: with the RNG pointed at a stuck device (a file
- * of zeros: the SP 800-90B health tests fail), C_GenerateRandom, C_SeedRandom and key
- * generation answer CKR_DEVICE_ERROR and hand out nothing; no other source steps in.
- * A real stuck input, not a mock (the rng part's own tests cover each health test).
- * The configuration comes the p11-kit way, `config=FILE` in pInitArgs->pReserved
- * (x-init-reserved), which wins over $QKEY_CONF.
+ * of zeros: the SP 800-90B health tests fail), C_GenerateRandom, C_SeedRandom, key
+ * generation and key-pair generation answer CKR_DEVICE_ERROR and hand out nothing; no other source
+ * steps in. A real stuck input, not a mock (the rng part's own tests cover each health test). The
+ * configuration comes the p11-kit way, `config=FILE` in pInitArgs->pReserved (x-init-reserved),
+ * which wins over $QKEY_CONF.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -37,6 +37,15 @@ static void test_stuck_source(void)
     CU_ASSERT_EQUAL(memcmp(buf, zero, sizeof(buf)), 0);                     /* nothing handed out */
     EXPECT(p11.f->C_GenerateRandom(s, buf, sizeof(buf)), CKR_DEVICE_ERROR); /* latched */
     EXPECT(p11.f->C_SeedRandom(s, (CK_BYTE *)"more", 4), CKR_DEVICE_ERROR);
+    /* key pairs come from the same source: none while it fails (session objects, no login) */
+    static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, (void *)p256, sizeof(p256)}};
+    CK_ATTRIBUTE priv[] = {{CKA_PRIVATE, &no, sizeof(no)}};
+    CK_MECHANISM ec = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+    CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
+    EXPECT(p11.f->C_GenerateKeyPair(s, &ec, pub, 1, priv, 1, &hpub, &hpriv), CKR_DEVICE_ERROR);
+    CU_ASSERT(hpub == CK_INVALID_HANDLE && hpriv == CK_INVALID_HANDLE);
     CK_BYTE label[32];
     memset(label, ' ', sizeof(label));
     EXPECT(p11.f->C_CloseSession(s), CKR_OK);
