@@ -205,7 +205,6 @@ const QHW_QKD_METHOD qhw_qkd_agent_method = {
 /* ---- rng.source = agent ----------------------------------------------------------------- */
 struct qag_rng_st {
     QAG_CONN conn;
-    int last_error; /* the last failure the agent reported, QKS_OK after a success */
 };
 
 int qag_rng_open(const QKS_CONFIG *cfg, long timeout_ms, QAG_RNG **out)
@@ -253,15 +252,17 @@ int qag_rng_generate(QAG_RNG *r, unsigned char *out, size_t len)
     }
     if (rc != QKS_OK)
         qks_wipe(out, len);
-    r->last_error = rc;
     return rc;
 }
 
+/* The agent's pipeline state, asked afresh (one round trip): a client that checks it before
+ * each use (the token) fails closed the moment the agent's RNG does, and recovers with it. */
 int qag_rng_state(QAG_RNG *r)
 {
-    if (r->last_error != QKS_OK)
-        return qks_set_error(r->last_error, "the last request to qkeyd %s failed", r->conn.path);
-    return QKS_OK;
+    size_t len = 0;
+    unsigned char none;
+
+    return qag_conn_call(&r->conn, QAG_OP_RNG_STATE, NULL, 0, &none, 0, &len);
 }
 
 int qag_rng_status(QAG_RNG *r, json_t *out)

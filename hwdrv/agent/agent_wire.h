@@ -25,10 +25,12 @@
 
 /* Operations (requests); a reply carries op | QAG_REPLY. */
 enum {
-    QAG_OP_NEW_KEY = 1, /* body: purpose u8, key_bytes u16, peer_len u8, peer */
-    QAG_OP_GET_KEY = 2, /* body: key_bytes u16, peer_len u8, peer, id_len u8, key_id */
-    QAG_OP_RANDOM = 3,  /* body: n u32 (1..QAG_RANDOM_MAX) */
-    QAG_OP_STATUS = 4,  /* body: empty; reply: JSON text */
+    QAG_OP_NEW_KEY = 1,   /* body: purpose u8, key_bytes u16, peer_len u8, peer */
+    QAG_OP_GET_KEY = 2,   /* body: key_bytes u16, peer_len u8, peer, id_len u8, key_id */
+    QAG_OP_RANDOM = 3,    /* body: n u32 (1..QAG_RANDOM_MAX) */
+    QAG_OP_STATUS = 4,    /* body: empty; reply: JSON text */
+    QAG_OP_RNG_STATE = 5, /* body: empty; reply: no body, status = the pipeline's state */
+    QAG_OP_LAST = QAG_OP_RNG_STATE,
 };
 
 typedef struct {

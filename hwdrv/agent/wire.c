@@ -59,7 +59,7 @@ int qag_hdr_decode(const unsigned char in[QAG_HDR_LEN], int reply, QAG_HDR *h)
         return qks_set_error(QKS_ERR_INVALID, "agent protocol: a %s where a %s was expected",
                              op & QAG_REPLY ? "reply" : "request", reply ? "reply" : "request");
     op &= (uint8_t)~QAG_REPLY;
-    if (op < QAG_OP_NEW_KEY || op > QAG_OP_STATUS)
+    if (op < QAG_OP_NEW_KEY || op > QAG_OP_LAST)
         return qks_set_error(QKS_ERR_INVALID, "agent protocol: unknown operation %u", op);
     if (!reply && h->status != 0)
         return qks_set_error(QKS_ERR_INVALID, "agent protocol: a request with status %u",
@@ -194,6 +194,7 @@ int qag_parse_request(uint8_t op, const unsigned char *body, size_t len, QAG_REQ
         pos = 4;
         break;
     case QAG_OP_STATUS:
+    case QAG_OP_RNG_STATE:
         break;
     default:
         return qks_set_error(QKS_ERR_INVALID, "agent protocol: unknown operation %u", op);

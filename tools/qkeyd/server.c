@@ -188,6 +188,20 @@ static int serve_random(SESSION *s, const QAG_HDR *h, const QAG_REQUEST *rq)
     return r;
 }
 
+/* What the next RANDOM would meet (qks_rng_state): a client checks it before trusting its own
+ * DRBG (the token does, on every C_GenerateRandom), so a failing pipeline fails it at once. */
+static int serve_rng_state(SESSION *s, const QAG_HDR *h)
+{
+    int rc;
+
+    if (!qkd_may_random(&s->a->grants, &s->who))
+        return refuse(s, h, QKS_ERR_AUTH, "the RNG's state",
+                      "not granted (agent.random in the agent's configuration)");
+    if ((rc = qks_rng_state(s->a->ks)) != QKS_OK)
+        return reply_error(s, h, rc, qks_last_error());
+    return reply(s, h, QKS_OK, NULL, 0);
+}
+
 static int serve_status(SESSION *s, const QAG_HDR *h)
 {
     char *json;
@@ -214,7 +228,7 @@ static int serve_one(SESSION *s, unsigned char *body)
         return -1;
     if (qag_hdr_decode(hdr, 0, &h) != QKS_OK) {
         /* answer what we can (the client learns why), then drop: the framing is lost */
-        if (h.op == 0 || h.op > QAG_OP_STATUS)
+        if (h.op == 0 || h.op > QAG_OP_LAST)
             h.op = QAG_OP_STATUS;
         h.op &= (uint8_t)~QAG_REPLY;
         (void)reply_error(s, &h, QKS_ERR_INVALID, qks_last_error());
@@ -230,6 +244,8 @@ static int serve_one(SESSION *s, unsigned char *body)
         return serve_key(s, &h, &rq);
     case QAG_OP_RANDOM:
         return serve_random(s, &h, &rq);
+    case QAG_OP_RNG_STATE:
+        return serve_rng_state(s, &h);
     default:
         return serve_status(s, &h);
     }

@@ -34,4 +34,12 @@ n=$(QKEY_CONF=$T/client-a.conf pkcs11-tool --module "$MOD" --slot-index 0 --gene
 after=$(agent_status a "[u['random_bytes'] for u in st['agent']['users'] if u['user'] == 'root'][0]")
 [[ $n == 64 && $after -gt $before ]] && pass "C_GenerateRandom through the agent (agent A served $((after - before)) random bytes to root for it)" ||
   fail "C_GenerateRandom: $n bytes, agent random bytes $before -> $after"
+# the token asks the agent for the RNG's state on every C_GenerateRandom: with the agent gone it
+# fails closed, and once the agent is back the same configuration works again
+agent_stop a
+QKEY_CONF=$T/client-a.conf pkcs11-tool --module "$MOD" --slot-index 0 --generate-random 16 >/dev/null 2>&1 &&
+  fail "C_GenerateRandom without the agent" || pass "C_GenerateRandom fails closed while the agent is down"
+agent_start a
+n=$(QKEY_CONF=$T/client-a.conf pkcs11-tool --module "$MOD" --slot-index 0 --generate-random 16 2>/dev/null | wc -c)
+[[ $n == 16 ]] && pass "C_GenerateRandom works again once the agent is back" || fail "after the agent's restart: $n bytes"
 finish

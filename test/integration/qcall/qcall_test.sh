@@ -2,7 +2,8 @@
 # Integration tests of examples/qcall: real calls between two processes on loopback, each
 # configured only by OPENSSL_CONF (the files `qkey sim init` / `qkey-kme-sim init` write).
 # Usage: qcall_test.sh CASE QCALL QKEY KMESIM MODULESDIR
-#   CASE: x25519 | sim | refused | kme       (QKEY/KMESIM may be "" when not built)
+#   CASE: x25519 | sim | refused | kme | agent  (QKEY/KMESIM may be "" when not built; agent
+#   needs $QKEYD, the qkeyd binary)
 # Exit 0 pass, 1 fail, 77 skipped (with the reason printed).
 set -u
 case_=$1 QCALL=$2 QKEY=${3:-} KMESIM=${4:-} MODDIR=${5:-}
@@ -148,6 +149,21 @@ kme)
   check_refused
   echo "KME down -> $(grep -o 'FAILED at set-up: .*' "$T/caller.out" | cut -c1-200)"
   echo "PASS: 5 calls keyed through the ETSI 014 KME pair, 5 distinct key IDs, all frames authenticated; KME down refused"
+  ;;
+agent) # the same calls with keys from two qkeyd agents (`qkey sim init --agent`): no credential
+  # and no link in qcall's configuration
+  need_qkd
+  [[ -n ${QKEYD:-} && -x $QKEYD ]] || skip "qkeyd is not built (tools/qkeyd)"
+  "$QKEY" sim init --agent "$T/link" >"$T/init.log" 2>&1 || fail "qkey sim init --agent: $(tail -1 "$T/init.log")"
+  grep -q "sim_link" "$T/link/sae-a.cnf" "$T/link/sae-b.cnf" && fail "a client .cnf names the link"
+  for s in a b; do "$QKEYD" --conf "$T/link/qkeyd-$s.conf" >"$T/qkeyd-$s.log" 2>&1 & done
+  for i in $(seq 100); do [[ -S $T/link/qkeyd-a.sock && -S $T/link/qkeyd-b.sock ]] && break; sleep 0.05; done
+  run_call "$T/link/sae-b.cnf" "$T/link/sae-a.cnf" 5 --frames 20 --fast --replay-test
+  check_calls 5 20; check_replays 5; distinct_key_ids 5
+  sort "$T/ids.caller" >"$T/ids.sorted"
+  [[ $(awk '$3 == "new" {print $5}' "$T/link/qkeyd-a.journal" | sort | comm -12 - "$T/ids.sorted" | wc -l) == 5 ]] ||
+    fail "the calls' key IDs are not in agent A's journal"
+  echo "PASS: 5 calls keyed through two qkeyd agents, 5 distinct key IDs (in agent A's journal), all frames authenticated"
   ;;
 *) echo "unknown case $case_"; exit 2 ;;
 esac

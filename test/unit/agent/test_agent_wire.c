@@ -114,6 +114,9 @@ static void test_requests(void)
 
     CU_ASSERT_EQUAL(qag_parse_request(QAG_OP_STATUS, b, 0, &r), QKS_OK);
     CU_ASSERT_EQUAL(qag_parse_request(QAG_OP_STATUS, b, 1, &r), QKS_ERR_INVALID);
+    CU_ASSERT_EQUAL(qag_parse_request(QAG_OP_RNG_STATE, b, 0, &r), QKS_OK);
+    CU_ASSERT_EQUAL(qag_parse_request(QAG_OP_RNG_STATE, b, 4, &r), QKS_ERR_INVALID);
+    CU_ASSERT_EQUAL(qag_parse_request(6, b, 0, &r), QKS_ERR_INVALID);
     CU_ASSERT_EQUAL(qag_parse_request(9, b, 0, &r), QKS_ERR_INVALID);
 }
 
