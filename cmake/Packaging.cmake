@@ -3,7 +3,8 @@
 # component, split the way Debian splits such software:
 #   qkey-provider   qkey.so in OpenSSL's modules directory (openssl version -m)
 #   qkey-pkcs11     libqkey-pkcs11.so in the multiarch pkcs11/ directory + its p11-kit .module
-#   qkey-tools      qkey, qkey-inject, their man pages, qkey.conf(5), /etc/qkey/qkey.conf
+#   qkey-tools      qkey, qkey-inject, qkeyd, their man pages, qkey.conf(5), /etc/qkey/qkey.conf,
+#                   qkeyd's systemd units
 #   qkey-kme-sim    the ETSI GS QKD 014 KME simulator
 #   libqkey-dev     headers, libqkey.a, qkey.pc
 # Run-time dependencies come from the binaries (dpkg-shlibdeps), never from a hand-written list;
@@ -15,6 +16,15 @@ set(_deb_dir ${PROJECT_SOURCE_DIR}/packaging/debian)
 if(QKEY_SYSTEM_LAYOUT)
   # The example config, a conffile of qkey-tools (kept across upgrades, removed on purge).
   install(FILES ${_deb_dir}/qkey.conf DESTINATION /etc/qkey COMPONENT tools)
+  # qkeyd's systemd units (docs/agent.md), in the release's unit directory; not enabled by the
+  # package: the agent needs /etc/qkey/qkeyd.conf first (`systemctl enable --now qkeyd.socket`).
+  pkg_get_variable(_unitdir systemd systemdsystemunitdir)
+  if(NOT _unitdir)
+    set(_unitdir /lib/systemd/system)
+  endif()
+  install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/qkeyd.service
+                ${PROJECT_SOURCE_DIR}/packaging/systemd/qkeyd.socket
+          DESTINATION ${_unitdir} COMPONENT tools)
   # Every package carries its copyright and changelog (Debian policy 12.5, 12.7).
   set(_gz ${CMAKE_BINARY_DIR}/packaging/changelog.gz)
   add_custom_command(OUTPUT ${_gz}
@@ -56,8 +66,9 @@ set(CPACK_DEBIAN_PROVIDER_PACKAGE_RECOMMENDS qkey-tools)
 set(CPACK_DEBIAN_PKCS11_PACKAGE_NAME qkey-pkcs11)
 set(CPACK_DEBIAN_PKCS11_PACKAGE_SECTION libs)
 set(CPACK_COMPONENT_PKCS11_DESCRIPTION "PKCS#11 token with quantum random numbers and QKD keys
- libqkey-pkcs11.so, registered with p11-kit: random numbers from a quantum RNG
- and AES keys that are QKD keys shared with a peer site.")
+ libqkey-pkcs11.so, registered with p11-kit: a software HSM whose random
+ numbers and key pairs (RSA, EC, EdDSA) come from a quantum RNG, and AES keys
+ that are QKD keys shared with a peer site.")
 set(CPACK_DEBIAN_PKCS11_PACKAGE_RECOMMENDS "qkey-tools, p11-kit")
 # libpq is loaded with dlopen only for token.store = postgresql://... (not a link dependency)
 set(CPACK_DEBIAN_PKCS11_PACKAGE_SUGGESTS libpq5)
@@ -67,7 +78,9 @@ set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION utils)
 set(CPACK_COMPONENT_TOOLS_DESCRIPTION "command-line tools for qkey
  qkey (simulated links, status that proves OpenSSL seeds from the QRNG and
  offers the QKD groups, QKD keys and random bytes) and qkey-inject (QKD keys
- into another PKCS#11 token), with the example /etc/qkey/qkey.conf.")
+ into another PKCS#11 token), qkeyd (the host's key agent: the one process that
+ holds the KME credentials and the RNG device, with its systemd units), and the
+ example /etc/qkey/qkey.conf.")
 set(CPACK_DEBIAN_TOOLS_PACKAGE_CONTROL_EXTRA "${_deb_dir}/tools/conffiles;${_deb_dir}/tools/postrm")
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SUGGESTS "qkey-provider, qkey-pkcs11")
 

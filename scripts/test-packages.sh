@@ -81,6 +81,17 @@ echo "   installed in $((SECONDS - t)) s: $(in_root "dpkg-query -W -f='\${Packag
 echo "== $codename: the main job against the installed files (scripts/demo.sh --installed)"
 in_root 'cd /qkey/demo && scripts/demo.sh --installed' || fail "demo.sh --installed"
 
+echo "== $codename: qkeyd from the package (its systemd units installed; an agent serving qkey rand)"
+in_root 'ls /lib/systemd/system/qkeyd.socket /usr/lib/systemd/system/qkeyd.socket 2>/dev/null |
+         grep -q qkeyd.socket' || fail "qkeyd's systemd units are not installed"
+in_root 'set -e; d=$(mktemp -d); qkey sim init --agent "$d" >/dev/null
+         qkeyd --check "$d/qkeyd-a.conf" >/dev/null
+         qkeyd --conf "$d/qkeyd-a.conf" & pid=$!
+         for i in $(seq 50); do QKEY_CONF=$d/qkey-a.conf qkey rand 32 >/dev/null 2>&1 && break; sleep 0.1; done
+         n=$(QKEY_CONF=$d/qkey-a.conf qkey rand 32 | wc -c); kill $pid; wait $pid || true
+         [ "$n" -ge 32 ]' || fail "the installed qkeyd does not serve qkey rand"
+echo "   qkeyd --check, qkeyd and qkey rand through it: ok"
+
 echo "== $codename: apt-get remove"
 in_root 'apt-get remove -y -qq qkey-provider qkey-pkcs11 qkey-tools qkey-kme-sim libqkey-dev >/dev/null' ||
   fail "apt-get remove"
