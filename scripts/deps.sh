@@ -17,7 +17,8 @@ pkgs=(build-essential cmake pkg-config git python3 libssl-dev openssl libjansson
       dpkg-dev scdoc lintian man-db debootstrap # packages: cpack + dpkg-shlibdeps, man pages, checks
       baresip-core # calls in unmodified call software (examples/baresip)
       libpq-dev postgresql # the token's PostgreSQL store (build: libpq-fe.h; tests: a real server)
-      libengine-pkcs11-openssl python3-cryptography) # token key pairs in openssl/nginx, PyKCS11 example
+      libengine-pkcs11-openssl python3-cryptography # token key pairs in openssl/nginx, PyKCS11 example
+      strace gdb) # the agent tests: which process opens the KME key, and a worker's core (gcore)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
