@@ -29,50 +29,6 @@
 
 static char dir[64];
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-typedef struct {
-    OSSL_LIB_CTX *srv, *cli;
-    const char *group;
-    SSL_CTX *sctx, *cctx;
-    double t;
-} HS_SETUP;
-
-/* Round-robin, one handshake per setup in turn, each setup's time summed (see bench_kme). */
-static int hs_rates(HS_SETUP *h, size_t n, double seconds, long *count)
-{
-    double start, t0;
-    int ok = 1;
-
-    *count = 0;
-    for (size_t i = 0; i < n; i++) {
-        h[i].sctx = bench_make_ctx(h[i].srv, 1, h[i].group);
-        h[i].cctx = bench_make_ctx(h[i].cli, 0, h[i].group);
-        h[i].t = 0;
-        ok = ok && h[i].sctx != NULL && h[i].cctx != NULL && bench_handshake(h[i].cctx, h[i].sctx);
-    }
-    start = now_s();
-    while (ok && now_s() - start < seconds) {
-        for (size_t i = 0; ok && i < n; i++) {
-            t0 = now_s();
-            ok = bench_handshake(h[i].cctx, h[i].sctx);
-            h[i].t += now_s() - t0;
-        }
-        (*count)++;
-    }
-    for (size_t i = 0; i < n; i++) {
-        SSL_CTX_free(h[i].sctx);
-        SSL_CTX_free(h[i].cctx);
-    }
-    return ok;
-}
-
 /* DIR/OUT: DIR/IN with the client's own per-peer rate limit lifted (the agent has its own). */
 static int write_cnf(const char *in_name, const char *out_name)
 {
@@ -168,15 +124,15 @@ static int key_latency(size_t n, double *us_new, double *us_get)
 
     for (size_t i = 0; ok && i < n + 1; i++) {
         QKS_KEY *k = NULL, *kb = NULL;
-        double t0 = now_s(), t1;
+        double t0 = bench_now(), t1;
         ok = qks_key_new(a, "SAE_B", &k) == QKS_OK;
-        t1 = now_s();
+        t1 = bench_now();
         if (ok && b != NULL)
             ok = qks_key_get(b, "SAE_A", k->key_id, &kb) == QKS_OK;
         if (i > 0) { /* the first one connects */
             us_new[i - 1] = (t1 - t0) * 1e6;
             if (us_get != NULL)
-                us_get[i - 1] = (now_s() - t1) * 1e6;
+                us_get[i - 1] = (bench_now() - t1) * 1e6;
         }
         qks_key_free(k);
         qks_key_free(kb);
@@ -238,7 +194,7 @@ int main(int argc, char **argv)
         goto done;
     HS_SETUP hs[2] = {{.srv = a, .cli = b, .group = "x25519"},
                       {.srv = a, .cli = b, .group = "x25519_qkd"}};
-    if (!hs_rates(hs, 2, secs * 2, &rounds) || rounds == 0) {
+    if (!bench_hs_rates(hs, 2, secs * 2, &rounds) || rounds == 0) {
         ERR_print_errors_fp(stderr);
         goto done;
     }

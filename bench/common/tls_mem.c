@@ -2,6 +2,8 @@
  * Shared by the TLS benchmarks (bench/provider, bench/kme): a throw-away P-256 server
  * certificate, TLS 1.3-only contexts for one group, and one full handshake over a BIO pair.
  */
+#include <time.h>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -83,4 +85,40 @@ void bench_free_cert(void)
     X509_free(srv_cert);
     srv_key = NULL;
     srv_cert = NULL;
+}
+
+double bench_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int bench_hs_rates(HS_SETUP *h, size_t n, double seconds, long *count)
+{
+    double start, t0;
+    int ok = 1;
+
+    *count = 0;
+    for (size_t i = 0; i < n; i++) {
+        h[i].sctx = bench_make_ctx(h[i].srv, 1, h[i].group);
+        h[i].cctx = bench_make_ctx(h[i].cli, 0, h[i].group);
+        h[i].t = 0;
+        ok = ok && h[i].sctx != NULL && h[i].cctx != NULL && bench_handshake(h[i].cctx, h[i].sctx);
+    }
+    start = bench_now();
+    while (ok && bench_now() - start < seconds) {
+        for (size_t i = 0; ok && i < n; i++) {
+            t0 = bench_now();
+            ok = bench_handshake(h[i].cctx, h[i].sctx);
+            h[i].t += bench_now() - t0;
+        }
+        (*count)++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        SSL_CTX_free(h[i].sctx);
+        SSL_CTX_free(h[i].cctx);
+    }
+    return ok;
 }

@@ -15,4 +15,22 @@ SSL_CTX *bench_make_ctx(OSSL_LIB_CTX *lib, int server, const char *groups);
 int bench_handshake(SSL_CTX *cctx, SSL_CTX *sctx);
 void bench_free_cert(void);
 
+/* Monotonic seconds. */
+double bench_now(void);
+
+/*
+ * Handshakes/s of several setups measured round-robin, one handshake each in turn, with each
+ * setup's time summed separately: load from other processes then hits all of them alike (a
+ * KME round trip on a busy 2-core machine costs whatever the scheduler makes it cost).
+ * One warm-up handshake per setup first (first KME connections, first prefetch). *count is the
+ * number of rounds; h[i].t the seconds setup i spent. 1 on success.
+ */
+typedef struct {
+    OSSL_LIB_CTX *srv, *cli;
+    const char *group;
+    SSL_CTX *sctx, *cctx;
+    double t;
+} HS_SETUP;
+int bench_hs_rates(HS_SETUP *h, size_t n, double seconds, long *count);
+
 #endif

@@ -27,55 +27,6 @@
 
 static char dir[64];
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * Handshakes/s of several setups measured round-robin, one handshake each in turn, with each
- * setup's time summed separately: load from other processes then hits all of them alike (a
- * KME round trip on a busy 2-core machine costs whatever the scheduler makes it cost).
- */
-typedef struct {
-    OSSL_LIB_CTX *srv, *cli;
-    const char *group;
-    SSL_CTX *sctx, *cctx;
-    double t;
-} HS_SETUP;
-
-static int hs_rates(HS_SETUP *h, size_t n, double seconds, long *count)
-{
-    double start, t0;
-    int ok = 1;
-
-    *count = 0;
-    for (size_t i = 0; i < n; i++) {
-        h[i].sctx = bench_make_ctx(h[i].srv, 1, h[i].group);
-        h[i].cctx = bench_make_ctx(h[i].cli, 0, h[i].group);
-        h[i].t = 0;
-        /* warm-up: first KME connections, first prefetch */
-        ok = ok && h[i].sctx != NULL && h[i].cctx != NULL && bench_handshake(h[i].cctx, h[i].sctx);
-    }
-    start = now_s();
-    while (ok && now_s() - start < seconds) {
-        for (size_t i = 0; ok && i < n; i++) {
-            t0 = now_s();
-            ok = bench_handshake(h[i].cctx, h[i].sctx);
-            h[i].t += now_s() - t0;
-        }
-        (*count)++;
-    }
-    for (size_t i = 0; i < n; i++) {
-        SSL_CTX_free(h[i].sctx);
-        SSL_CTX_free(h[i].cctx);
-    }
-    return ok;
-}
-
 static OSSL_LIB_CTX *libctx(const char *cnf)
 {
     OSSL_LIB_CTX *lib = OSSL_LIB_CTX_new();
@@ -161,7 +112,7 @@ static void kme_rate(QHW_QKD *a, QHW_QKD *b, size_t batch, double seconds, doubl
 {
     QKS_KEY *ka[64], *kb[64];
     const char *ids[64];
-    double t0 = now_s(), t = t0;
+    double t0 = bench_now(), t = t0;
     long pairs = 0;
 
     *req_s = *keys_s = 0;
@@ -181,7 +132,7 @@ static void kme_rate(QHW_QKD *a, QHW_QKD *b, size_t batch, double seconds, doubl
             qks_key_free(kb[i]);
         }
         pairs++;
-        t = now_s();
+        t = bench_now();
     } while (t - t0 < seconds);
     *req_s = 2.0 * (double)pairs / (t - t0);
     *keys_s = (double)pairs * (double)batch / (t - t0);
@@ -226,7 +177,7 @@ int main(int argc, char **argv)
                       {.srv = a, .cli = b, .group = "x25519_qkd"},
                       {.srv = apf, .cli = b, .group = "x25519_qkd"}};
     long rounds;
-    if (!hs_rates(hs, 3, secs * 2, &rounds) || rounds == 0) {
+    if (!bench_hs_rates(hs, 3, secs * 2, &rounds) || rounds == 0) {
         ERR_print_errors_fp(stderr);
         goto done;
     }

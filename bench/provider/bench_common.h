@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 
+#include "../common/tls_mem.h" /* bench_now */
+
 /* The module argument as OpenSSL must see it: a relative path made absolute. */
 const char *bench_module_path(const char *arg);
 /* New library context from DIR/NAME.cnf for SAE `sae` (peers `peers`), loading qkey from
@@ -18,6 +20,5 @@ OSSL_LIB_CTX *bench_libctx(const char *dir, const char *name, const char *module
  * removes it. */
 const char *bench_tmpdir(void);
 void bench_rmdir(const char *dir);
-double bench_now(void);
 
 #endif
