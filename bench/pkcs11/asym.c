@@ -9,40 +9,15 @@
  * is at least as fast). usage: bench_pkcs11_asym [SECONDS_PER_CASE (default 1)]
  * QKEY_P11_MODULE overrides the token's path (default: the one built beside this program).
  */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#include <p11-kit/pkcs11.h>
 
-#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+#include "p11bench.h"
 
-typedef struct {
-    const char *name;
-    CK_FUNCTION_LIST *f;
-    CK_SLOT_ID slot;
-    CK_SESSION_HANDLE s;
-    CK_OBJECT_HANDLE rsa, ec; /* private keys of the pairs made at load */
-} MOD;
+typedef P11B_MOD MOD;
 
 /* DER OID of prime256v1 (CKA_EC_PARAMS) */
 static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static void die(const MOD *m, const char *what, CK_RV rv)
-{
-    fprintf(stderr, "bench_pkcs11_asym: %s: %s failed (CK_RV 0x%lx)\n", m->name, what, rv);
-    exit(1);
-}
 
 /* A session-object key pair; returns the private key (the public one is not needed). */
 static CK_OBJECT_HANDLE keypair(MOD *m, CK_MECHANISM_TYPE gen, CK_OBJECT_HANDLE *pub_out)
@@ -67,7 +42,7 @@ static CK_OBJECT_HANDLE keypair(MOD *m, CK_MECHANISM_TYPE gen, CK_OBJECT_HANDLE 
     CK_RV rv = m->f->C_GenerateKeyPair(m->s, &mech, rsa ? rsa_pub : ec_pub, rsa ? 4 : 3, priv, 5,
                                        &pub, &key);
     if (rv != CKR_OK)
-        die(m, rsa ? "C_GenerateKeyPair RSA-2048" : "C_GenerateKeyPair P-256", rv);
+        p11b_die(m, rsa ? "C_GenerateKeyPair RSA-2048" : "C_GenerateKeyPair P-256", rv);
     if (pub_out != NULL)
         *pub_out = pub;
     return key;
@@ -75,41 +50,7 @@ static CK_OBJECT_HANDLE keypair(MOD *m, CK_MECHANISM_TYPE gen, CK_OBJECT_HANDLE 
 
 static void load(MOD *m, const char *path, const char *name)
 {
-    CK_C_INITIALIZE_ARGS args = {NULL, NULL, NULL, NULL, CKF_OS_LOCKING_OK, NULL};
-    CK_C_GetFunctionList gfl;
-    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    CK_SLOT_ID slots[8];
-    CK_ULONG n = 8;
-    CK_BYTE label[32];
-    CK_RV rv;
-
-    m->name = name;
-    if (dl == NULL || (gfl = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList")) == NULL ||
-        gfl(&m->f) != CKR_OK) {
-        fprintf(stderr, "bench_pkcs11_asym: cannot load %s\n", path);
-        exit(1);
-    }
-    if ((rv = m->f->C_Initialize(&args)) != CKR_OK)
-        die(m, "C_Initialize", rv);
-    if ((rv = m->f->C_GetSlotList(CK_FALSE, slots, &n)) != CKR_OK || n == 0)
-        die(m, "C_GetSlotList", rv);
-    memset(label, ' ', sizeof(label));
-    memcpy(label, "bench", 5);
-    if ((rv = m->f->C_InitToken(slots[0], (CK_UTF8CHAR *)"12345678", 8, label)) != CKR_OK)
-        die(m, "C_InitToken", rv);
-    n = 8;
-    m->f->C_GetSlotList(CK_TRUE, slots, &n);
-    for (CK_ULONG i = 0; i < n; i++) {
-        CK_TOKEN_INFO ti;
-        if (m->f->C_GetTokenInfo(slots[i], &ti) == CKR_OK && !memcmp(ti.label, "bench", 5))
-            m->slot = slots[i];
-    }
-    if ((rv = m->f->C_OpenSession(m->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-                                  &m->s)) ||
-        (rv = m->f->C_Login(m->s, CKU_SO, (CK_UTF8CHAR *)"12345678", 8)) ||
-        (rv = m->f->C_InitPIN(m->s, (CK_UTF8CHAR *)"123456", 6)) || (rv = m->f->C_Logout(m->s)) ||
-        (rv = m->f->C_Login(m->s, CKU_USER, (CK_UTF8CHAR *)"123456", 6)))
-        die(m, "token set-up", rv);
+    p11b_load(m, path, name);
     m->rsa = keypair(m, CKM_RSA_PKCS_KEY_PAIR_GEN, NULL);
     m->ec = keypair(m, CKM_EC_KEY_PAIR_GEN, NULL);
 }
@@ -124,7 +65,7 @@ static void sign(MOD *m, CK_MECHANISM_TYPE type, CK_OBJECT_HANDLE key, CK_ULONG 
     data[0]++; /* a different message each time */
     if ((rv = m->f->C_SignInit(m->s, &mech, key)) != CKR_OK ||
         (rv = m->f->C_Sign(m->s, data, len, sig, &n)) != CKR_OK)
-        die(m, type == CKM_ECDSA ? "ECDSA sign" : "RSA sign", rv);
+        p11b_die(m, type == CKM_ECDSA ? "ECDSA sign" : "RSA sign", rv);
 }
 
 static void op_rsa_sign(MOD *m)
@@ -143,26 +84,13 @@ static void op_ec_keygen(MOD *m)
     CK_RV rv;
     if ((rv = m->f->C_DestroyObject(m->s, key)) != CKR_OK ||
         (rv = m->f->C_DestroyObject(m->s, pub)) != CKR_OK)
-        die(m, "C_DestroyObject", rv);
-}
-
-static double rate(MOD *m, void (*op)(MOD *), double secs)
-{
-    unsigned long n = 0;
-    double t0 = now(), t;
-    op(m); /* warm-up */
-    do {
-        for (int i = 0; i < 4; i++)
-            op(m);
-        n += 4;
-    } while ((t = now() - t0) < secs);
-    return n / t;
+        p11b_die(m, "C_DestroyObject", rv);
 }
 
 int main(int argc, char **argv)
 {
     double secs = argc > 1 ? atof(argv[1]) : 1.0;
-    char dir[] = "/tmp/qkey-bench-asym-XXXXXX", path[512], cmd[600];
+    char dir[] = "/tmp/qkey-bench-asym-XXXXXX";
     const char *qmod = getenv("QKEY_P11_MODULE") ? getenv("QKEY_P11_MODULE") : QKEY_P11_MODULE_PATH;
     static const struct {
         const char *name;
@@ -173,37 +101,21 @@ int main(int argc, char **argv)
     enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
     double rq[NCASES], rh[NCASES];
     MOD q, h;
-    FILE *fp;
 
-    if (mkdtemp(dir) == NULL)
+    p11b_prog = "bench_pkcs11_asym";
+    if (p11b_dirs(dir) != 0)
         return 1;
-    snprintf(path, sizeof(path), "%s/qkey.conf", dir);
-    if ((fp = fopen(path, "w")) == NULL)
-        return 1;
-    fprintf(fp, "[rng]\nsource = sim\n[token]\nstore = %s/token.db\n", dir);
-    fclose(fp);
-    setenv("QKEY_CONF", path, 1);
-    snprintf(path, sizeof(path), "%s/hsm", dir);
-    mkdir(path, 0700);
-    snprintf(cmd, sizeof(cmd), "%s/softhsm2.conf", dir);
-    if ((fp = fopen(cmd, "w")) == NULL)
-        return 1;
-    fprintf(fp, "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n", path);
-    fclose(fp);
-    setenv("SOFTHSM2_CONF", cmd, 1);
-
     /* interleaved per case, so a change in machine load hits both modules alike */
     load(&q, qmod, "qkey");
-    load(&h, SOFTHSM, "softhsm2");
+    load(&h, P11B_SOFTHSM, "softhsm2");
     for (size_t i = 0; i < NCASES; i++) {
-        rq[i] = rate(&q, cases[i].op, secs);
-        rh[i] = rate(&h, cases[i].op, secs);
+        rq[i] = p11b_rate(&q, cases[i].op, secs);
+        rh[i] = p11b_rate(&h, cases[i].op, secs);
     }
     printf("%-32s %14s %14s %8s\n", "case", "qkey ops/s", "softhsm2 ops/s", "ratio");
     for (size_t i = 0; i < NCASES; i++)
         printf("%-32s %14.0f %14.0f %8.2f\n", cases[i].name, rq[i], rh[i], rq[i] / rh[i]);
     q.f->C_Finalize(NULL);
     h.f->C_Finalize(NULL);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : 1;
+    return p11b_rmdir(dir) == 0 ? 0 : 1;
 }

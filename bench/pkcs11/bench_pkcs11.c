@@ -9,75 +9,17 @@
  * is measured a second time on that PostgreSQL store, in the same run: columns qkey (SQLite
  * file), qkey-pg, SoftHSM2 (file backend), and the ratios pg/SQLite and pg/SoftHSM2.
  */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#include <p11-kit/pkcs11.h>
 
-#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+#include "p11bench.h"
 
-typedef struct {
-    const char *name;
-    CK_FUNCTION_LIST *f;
-    CK_SLOT_ID slot;
-    CK_SESSION_HANDLE s;
-    CK_OBJECT_HANDLE key;
-} MOD;
+typedef P11B_MOD MOD;
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static int die(const char *what, CK_RV rv)
-{
-    fprintf(stderr, "bench_pkcs11: %s failed (0x%lx)\n", what, rv);
-    exit(1);
-}
-
+/* The module with a session AES-256 key for the GCM case. */
 static void load(MOD *m, const char *path, const char *name)
 {
-    CK_C_INITIALIZE_ARGS args = {NULL, NULL, NULL, NULL, CKF_OS_LOCKING_OK, NULL};
-    CK_C_GetFunctionList gfl;
-    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    CK_SLOT_ID slots[8];
-    CK_ULONG n = 8;
-    CK_BYTE label[32];
-    CK_RV rv;
-
-    m->name = name;
-    if (dl == NULL || (gfl = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList")) == NULL ||
-        gfl(&m->f) != CKR_OK) {
-        fprintf(stderr, "bench_pkcs11: cannot load %s\n", path);
-        exit(1);
-    }
-    if ((rv = m->f->C_Initialize(&args)) != CKR_OK)
-        die("C_Initialize", rv);
-    if ((rv = m->f->C_GetSlotList(CK_FALSE, slots, &n)) != CKR_OK || n == 0)
-        die("C_GetSlotList", rv);
-    memset(label, ' ', sizeof(label));
-    memcpy(label, "bench", 5);
-    if ((rv = m->f->C_InitToken(slots[0], (CK_UTF8CHAR *)"12345678", 8, label)) != CKR_OK)
-        die("C_InitToken", rv);
-    n = 8;
-    m->f->C_GetSlotList(CK_TRUE, slots, &n);
-    for (CK_ULONG i = 0; i < n; i++) {
-        CK_TOKEN_INFO ti;
-        if (m->f->C_GetTokenInfo(slots[i], &ti) == CKR_OK && !memcmp(ti.label, "bench", 5))
-            m->slot = slots[i];
-    }
-    if ((rv = m->f->C_OpenSession(m->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-                                  &m->s)) ||
-        (rv = m->f->C_Login(m->s, CKU_SO, (CK_UTF8CHAR *)"12345678", 8)) ||
-        (rv = m->f->C_InitPIN(m->s, (CK_UTF8CHAR *)"123456", 6)) || (rv = m->f->C_Logout(m->s)) ||
-        (rv = m->f->C_Login(m->s, CKU_USER, (CK_UTF8CHAR *)"123456", 6)))
-        die("token set-up", rv);
     static const CK_BYTE k[32] = {1, 2, 3, 4};
     CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
     CK_KEY_TYPE aes = CKK_AES;
@@ -86,8 +28,11 @@ static void load(MOD *m, const char *path, const char *name)
                           {CKA_KEY_TYPE, &aes, sizeof(aes)},
                           {CKA_VALUE, (void *)k, 32},
                           {CKA_ENCRYPT, &yes, 1}};
+    CK_RV rv;
+
+    p11b_load(m, path, name);
     if ((rv = m->f->C_CreateObject(m->s, tpl, 4, &m->key)) != CKR_OK)
-        die("session key", rv);
+        p11b_die(m, "session key", rv);
 }
 
 static void op_random(MOD *m)
@@ -95,7 +40,7 @@ static void op_random(MOD *m)
     CK_BYTE buf[32];
     CK_RV rv = m->f->C_GenerateRandom(m->s, buf, sizeof(buf));
     if (rv != CKR_OK)
-        die("C_GenerateRandom", rv);
+        p11b_die(m, "C_GenerateRandom", rv);
 }
 
 static void op_gcm(MOD *m)
@@ -108,7 +53,7 @@ static void op_gcm(MOD *m)
     iv[0]++;
     if ((rv = m->f->C_EncryptInit(m->s, &mech, m->key)) != CKR_OK ||
         (rv = m->f->C_Encrypt(m->s, in, sizeof(in), out, &n)) != CKR_OK)
-        die("AES-GCM", rv);
+        p11b_die(m, "AES-GCM", rv);
 }
 
 static void op_object(MOD *m)
@@ -125,44 +70,20 @@ static void op_object(MOD *m)
     CK_RV rv;
     if ((rv = m->f->C_CreateObject(m->s, tpl, 7, &h)) != CKR_OK ||
         (rv = m->f->C_DestroyObject(m->s, h)) != CKR_OK)
-        die("token object create+destroy", rv);
-}
-
-static double rate(MOD *m, void (*op)(MOD *), double secs)
-{
-    unsigned long n = 0;
-    double t0 = now(), t;
-    op(m); /* warm-up */
-    do {
-        for (int i = 0; i < 8; i++)
-            op(m);
-        n += 8;
-    } while ((t = now() - t0) < secs);
-    return n / t;
+        p11b_die(m, "token object create+destroy", rv);
 }
 
 int main(int argc, char **argv)
 {
     double secs = argc > 1 ? atof(argv[1]) : 1.0;
-    char dir[] = "/tmp/qkey-bench-XXXXXX", path[512], cmd[600];
+    char dir[] = "/tmp/qkey-bench-XXXXXX", path[600];
     const char *qmod = getenv("QKEY_P11_MODULE") ? getenv("QKEY_P11_MODULE") : QKEY_P11_MODULE_PATH;
     MOD q, h;
     FILE *fp;
 
-    if (mkdtemp(dir) == NULL)
+    p11b_prog = "bench_pkcs11";
+    if (p11b_dirs(dir) != 0)
         return 1;
-    snprintf(path, sizeof(path), "%s/qkey.conf", dir);
-    fp = fopen(path, "w");
-    fprintf(fp, "[rng]\nsource = sim\n[token]\nstore = %s/token.db\n", dir);
-    fclose(fp);
-    setenv("QKEY_CONF", path, 1);
-    snprintf(path, sizeof(path), "%s/hsm", dir);
-    mkdir(path, 0700);
-    snprintf(cmd, sizeof(cmd), "%s/softhsm2.conf", dir);
-    fp = fopen(cmd, "w");
-    fprintf(fp, "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n", path);
-    fclose(fp);
-    setenv("SOFTHSM2_CONF", cmd, 1);
 
     static const struct {
         const char *name;
@@ -176,7 +97,7 @@ int main(int argc, char **argv)
 
     load(&q, qmod, "qkey");
     for (size_t i = 0; i < NCASES; i++)
-        rq[i] = rate(&q, cases[i].op, secs);
+        rq[i] = p11b_rate(&q, cases[i].op, secs);
     q.f->C_Finalize(NULL);
     if (pg != NULL) { /* the same module again, now on the PostgreSQL store */
         snprintf(path, sizeof(path), "%s/qkey-pg.conf", dir);
@@ -186,12 +107,12 @@ int main(int argc, char **argv)
         setenv("QKEY_CONF", path, 1);
         load(&q, qmod, "qkey-pg");
         for (size_t i = 0; i < NCASES; i++)
-            rp[i] = rate(&q, cases[i].op, secs);
+            rp[i] = p11b_rate(&q, cases[i].op, secs);
         q.f->C_Finalize(NULL);
     }
-    load(&h, SOFTHSM, "softhsm2");
+    load(&h, P11B_SOFTHSM, "softhsm2");
     for (size_t i = 0; i < NCASES; i++)
-        rh[i] = rate(&h, cases[i].op, secs);
+        rh[i] = p11b_rate(&h, cases[i].op, secs);
     if (pg == NULL) {
         printf("%-30s %14s %14s %8s\n", "case", "qkey ops/s", "softhsm2 ops/s", "ratio");
         for (size_t i = 0; i < NCASES; i++)
@@ -204,6 +125,5 @@ int main(int argc, char **argv)
                    rp[i] / rq[i], rp[i] / rh[i]);
     }
     h.f->C_Finalize(NULL);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : 1;
+    return p11b_rmdir(dir) == 0 ? 0 : 1;
 }
