@@ -18,9 +18,19 @@ if(QKEY_SYSTEM_LAYOUT)
   install(FILES ${_deb_dir}/qkey.conf DESTINATION /etc/qkey COMPONENT tools)
   # qkeyd's systemd units (docs/agent.md), in the release's unit directory; not enabled by the
   # package: the agent needs /etc/qkey/qkeyd.conf first (`systemctl enable --now qkeyd.socket`).
+  # systemd.pc names it where installed; otherwise Debian 13 (merged /usr: lintian's
+  # aliased-location) wants /usr/lib/systemd/system and Debian 12 /lib/systemd/system.
   pkg_get_variable(_unitdir systemd systemdsystemunitdir)
   if(NOT _unitdir)
     set(_unitdir /lib/systemd/system)
+    if(EXISTS /etc/debian_version)
+      file(READ /etc/debian_version _debver)
+      if(_debver MATCHES "^([0-9]+)" AND CMAKE_MATCH_1 GREATER_EQUAL 13)
+        set(_unitdir /usr/lib/systemd/system)
+      elseif(_debver MATCHES "^(trixie|forky|sid)")
+        set(_unitdir /usr/lib/systemd/system)
+      endif()
+    endif()
   endif()
   install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/qkeyd.service
                 ${PROJECT_SOURCE_DIR}/packaging/systemd/qkeyd.socket
