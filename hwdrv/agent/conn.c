@@ -86,6 +86,24 @@ static int conn_open(QAG_CONN *c)
         return qks_set_error(QKS_ERR_UNREACHABLE, "qkeyd %s unreachable: %s (is qkeyd running?)",
                              c->path, strerror(e));
     }
+    /* The socket's path is only a name: whoever answers on it must be root (qkeyd as packaged)
+     * or this process's own user. Another user's process listening there, because it made the
+     * path first, would otherwise hand out keys and "quantum" bytes of its choosing. */
+    struct ucred cr;
+    socklen_t crlen = sizeof(cr);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0) {
+        e = errno;
+        close(fd);
+        return qks_set_error(QKS_ERR_AUTH, "qkeyd %s: cannot tell who serves it: %s", c->path,
+                             strerror(e));
+    }
+    if (cr.uid != 0 && cr.uid != geteuid()) {
+        close(fd);
+        return qks_set_error(QKS_ERR_AUTH,
+                             "qkeyd %s is served by uid %u, neither root nor this user: refused "
+                             "(another user may have made that socket)",
+                             c->path, (unsigned)cr.uid);
+    }
     c->fd = fd;
     return QKS_OK;
 }

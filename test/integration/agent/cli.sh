@@ -146,4 +146,20 @@ agent_stop a
 [[ ! -e $T/qkeyd-a.sock ]] && pass "a stopped agent removes its socket" || fail "socket left behind"
 out=$(QKEY_CONF=$T/client-a.conf "$QKEY" key new SAE_B 2>&1) && fail "a key without an agent" ||
   { grep -q "qkeyd $T/qkeyd-a.sock unreachable" <<<"$out" && pass "without the agent: $(cut -c1-120 <<<"$out")" || fail "no agent: $out"; }
+
+# an impostor: another user (nobody) listening on the agent's path first; the client (root)
+# must refuse to take keys or random bytes from it, naming who serves the socket
+IMPD=$(mktemp -d) && chmod 1777 "$IMPD" # outside $T, which nobody cannot enter
+setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4); time.sleep(30)' "$IMPD/qkeyd.sock" &
+IMP=$!
+for i in $(seq 50); do [[ -S $IMPD/qkeyd.sock ]] && break; sleep 0.1; done
+sed -E "s|^(agent\.)?socket = .*|\1socket = $IMPD/qkeyd.sock|" "$T/client-a.conf" >"$T/client-imp.conf"
+out=$(QKEY_CONF=$T/client-imp.conf "$QKEY" rand 16 2>&1 >/dev/null) && fail "random bytes from an impostor" ||
+  { grep -q "is served by uid 65534, neither root nor this user: refused" <<<"$out" &&
+    pass "an agent socket served by another user is refused: $(cut -c1-110 <<<"$out")" || fail "impostor: $out"; }
+kill $IMP 2>/dev/null
+wait $IMP 2>/dev/null
+rm -rf "$IMPD"
 finish
